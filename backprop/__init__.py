@@ -1,0 +1,85 @@
+"""backprop: reverse-mode automatic differentiation that shows its work.
+
+>>> import backprop as bp
+>>> x = bp.tensor(2.0, requires_grad=True)
+>>> y = (x * x).tanh()
+>>> y.backward()
+>>> round(float(x.grad), 6)
+0.002681
+"""
+
+from . import ops
+from .autograd import (
+    AnomalyError,
+    Function,
+    OpError,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .gradcheck import GradcheckError, gradcheck
+from .ops import (
+    abs,
+    amax,
+    amin,
+    broadcast_to,
+    cat,
+    clamp,
+    clip,
+    concatenate,
+    div,
+    erf,
+    exp,
+    expand,
+    flatten,
+    log,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mul,
+    neg,
+    permute,
+    pow,
+    relu,
+    reshape,
+    sigmoid,
+    sqrt,
+    squeeze,
+    stack,
+    sub,
+    sum,
+    tanh,
+    transpose,
+    unsqueeze,
+    where,
+)
+from .ops import add as add
+from .random import initial_seed, manual_seed
+from .tensor import (
+    Tensor,
+    arange,
+    bool_,
+    eye,
+    float16,
+    float32,
+    float64,
+    full,
+    get_default_dtype,
+    int32,
+    int64,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    set_default_dtype,
+    tensor,
+    zeros,
+    zeros_like,
+)
+
+__version__ = "0.1.0"

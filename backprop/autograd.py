@@ -1,0 +1,347 @@
+"""Graph nodes and the backward traversal.
+
+A forward pass records, for every tensor an op produces, the op node (a ``Function``) that made
+it: ``t._ctx``, which holds the op's inputs (``parents``) and what its derivative rule needs
+(``saved``). ``backward`` walks these nodes from the loss in reverse topological order. At each
+node it calls the op's rule to multiply the upstream gradient by the local partial of every
+edge (the chain rule), and where a tensor feeds several others it sums the contributions (the
+multivariable chain rule). Broadcast gradients are reduced to their input's shape here, in
+``_accumulate`` and nowhere else, so no op has to think about broadcasting.
+
+>>> import backprop as bp
+>>> x = bp.tensor(3.0, requires_grad=True)
+>>> y = x * x + x          # x feeds three edges: two into mul, one into add
+>>> y.backward()
+>>> x.grad.item()          # 2x + 1
+7.0
+"""
+
+from __future__ import annotations
+
+import traceback
+from contextlib import ContextDecorator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import backend
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+_FREED = object()  # marks a node whose saved buffers backward has released
+
+
+class _Mode:
+    """Global switches read on every op: plain attributes, the cheapest lookup Python has."""
+
+    grad_enabled = True
+    anomaly = False
+
+
+mode = _Mode()
+
+
+class AnomalyError(RuntimeError):
+    """A NaN or Inf appeared inside ``detect_anomaly``."""
+
+
+class OpError(ValueError):
+    """An op was given inputs it cannot take (shapes, dtypes); the message names the op."""
+
+
+class Function:
+    """One node of the computational graph: an op applied to its inputs.
+
+    Subclasses define ``forward(*arrays, *params)`` returning the output array and saving in
+    ``self.saved`` what the rule needs, and ``backward(g)`` returning, for each input, the
+    upstream gradient ``g`` multiplied by that edge's local partial derivative (a
+    vector-Jacobian product). ``formulas`` states each rule in words, one per input, for the
+    explainer. ``backward`` returns ``g`` itself or fresh arrays, never a saved buffer.
+    """
+
+    name = "function"
+    formulas: tuple[str, ...] = ()
+    saved: Any = None
+    created_at: list | None = None
+
+    parents: tuple
+    # Leave __dict__ on: ops keep their small non-array parameters (dims, shapes) as attributes.
+
+    def forward(self, *args):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, g):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def needs_grad(self, i: int) -> bool:
+        """Whether input ``i`` is a tensor that wants a gradient (lets a rule skip work)."""
+        p = self.parents[i]
+        return getattr(p, "requires_grad", False)
+
+    @classmethod
+    def apply(cls, inputs: tuple, *params) -> Tensor:
+        """Run the op forward on ``inputs`` (tensors or plain numbers) and record the node."""
+        datas = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        fn = cls.__new__(cls)
+        try:
+            out = fn.forward(*datas, *params)
+        except (ValueError, TypeError, IndexError) as e:
+            raise _op_error(cls, datas, e) from e
+        requires = False
+        if mode.grad_enabled:
+            for x in inputs:
+                if isinstance(x, Tensor) and x.requires_grad:
+                    requires = True
+                    break
+        t = Tensor.__new__(Tensor)
+        t.data = out if type(out) is np.ndarray else _as_array(out)
+        t.grad = None
+        t.requires_grad = requires
+        t.name = None
+        t._retain = False
+        if requires:
+            fn.parents = inputs
+            t._ctx = fn
+        else:
+            t._ctx = None
+        if mode.anomaly:
+            fn.created_at = _user_stack()
+            _check_finite(fn, cls, datas, t.data, "forward")
+        return t
+
+
+def _as_array(out):
+    if backend.is_array(out):
+        return out
+    return np.asarray(out)
+
+
+def _shape_str(d) -> str:
+    shape = getattr(d, "shape", None)
+    return str(tuple(shape)) if shape is not None else type(d).__name__
+
+
+def _op_error(cls, datas, e: Exception) -> OpError:
+    shapes = ", ".join(_shape_str(d) for d in datas)
+    return OpError(f"{cls.name}: {e} (input shapes: {shapes})")
+
+
+def _user_stack() -> list:
+    """The call stack without backprop's own frames: where in the user's code an op was made."""
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    frames = traceback.extract_stack()[:-2]
+    return [f for f in frames if not os.path.abspath(f.filename).startswith(here)]
+
+
+def _where(fn: Function) -> str:
+    if not fn.created_at:
+        return "unknown location"
+    f = fn.created_at[-1]
+    return f"{f.filename}:{f.lineno} in {f.name}: {f.line}"
+
+
+def _check_finite(fn, cls, inputs, arr, phase: str, which: str = "output") -> None:
+    if not backend.is_array(arr) or arr.dtype.kind not in "fc":
+        return
+    if bool(np.isfinite(arr).all()):
+        return
+    kind = "NaN" if bool(np.isnan(arr).any()) else "Inf"
+    shapes = ", ".join(_shape_str(d) for d in inputs)
+    raise AnomalyError(
+        f"detect_anomaly: op '{cls.name}' produced {kind} in its {which} during the {phase} "
+        f"pass; input shapes: {shapes}; op created at {_where(fn)}"
+    )
+
+
+class no_grad(ContextDecorator):
+    """Context manager and decorator: ops inside record no graph (inference, weight updates).
+
+    >>> import backprop as bp
+    >>> w = bp.tensor([1.0], requires_grad=True)
+    >>> with bp.no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+
+    def __enter__(self):
+        self._prev = mode.grad_enabled
+        mode.grad_enabled = False
+        return self
+
+    def __exit__(self, *exc):
+        mode.grad_enabled = self._prev
+        return False
+
+
+class enable_grad(ContextDecorator):
+    """Turn graph recording back on inside a ``no_grad`` block."""
+
+    def __enter__(self):
+        self._prev = mode.grad_enabled
+        mode.grad_enabled = True
+        return self
+
+    def __exit__(self, *exc):
+        mode.grad_enabled = self._prev
+        return False
+
+
+def is_grad_enabled() -> bool:
+    return mode.grad_enabled
+
+
+def set_grad_enabled(enabled: bool) -> None:
+    mode.grad_enabled = bool(enabled)
+
+
+class detect_anomaly(ContextDecorator):
+    """Raise at the first NaN or Inf made in the forward or the backward pass.
+
+    The error names the op, its input shapes and the line of the user's code that created it.
+    Slower (every op checks its output and records a stack): use it to debug, not to train.
+
+    >>> import backprop as bp
+    >>> x = bp.tensor([-1.0], requires_grad=True)
+    >>> with bp.detect_anomaly():
+    ...     y = x.log()
+    Traceback (most recent call last):
+    ...
+    backprop.autograd.AnomalyError: detect_anomaly: op 'log' produced NaN ...
+    """
+
+    def __enter__(self):
+        self._prev = mode.anomaly
+        mode.anomaly = True
+        return self
+
+    def __exit__(self, *exc):
+        mode.anomaly = self._prev
+        return False
+
+
+def unbroadcast(g, shape: tuple):
+    """Sum ``g`` down to ``shape``, undoing NumPy broadcasting (the one place this happens)."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra < 0:  # a gradient of fewer dims than its input: broadcast it up (e.g. from expand)
+        return np.broadcast_to(g, shape).copy()
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1
+    )
+    out = g.sum(axis=axes, keepdims=True) if axes else g
+    return out.reshape(shape) if out.shape != shape else out
+
+
+def toposort(root: Tensor) -> list[Tensor]:
+    """Non-leaf tensors reachable from ``root``, inputs before outputs (iterative DFS)."""
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        for p in t._ctx.parents:
+            if isinstance(p, Tensor) and p._ctx is not None and id(p) not in seen:
+                stack.append((p, False))
+    return order
+
+
+def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
+    """Backpropagate from ``root``; see ``Tensor.backward``."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad and has no graph; set "
+            "requires_grad=True on the inputs you want gradients for"
+        )
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implicitly created only for scalar outputs, but this "
+                f"tensor has shape {tuple(root.shape)}; pass grad= (a tensor of that shape), or "
+                f"reduce it first (e.g. .sum())"
+            )
+        g = backend.get_array_module(root.data).ones_like(root.data)
+    else:
+        g = grad.data if isinstance(grad, Tensor) else grad
+        xp = backend.get_array_module(root.data)
+        g = xp.asarray(g, dtype=root.data.dtype)
+        if g.shape != root.data.shape:
+            raise RuntimeError(
+                f"backward: grad has shape {tuple(g.shape)} but the output has shape "
+                f"{tuple(root.data.shape)}"
+            )
+    if root._ctx is None:  # backward on a leaf: its gradient with respect to itself
+        _to_leaf(root, g, fresh=False)
+        return
+
+    anomaly = mode.anomaly
+    grads: dict[int, Any] = {id(root): g}
+    fresh: set[int] = set()  # ids of tensors whose pending gradient array we own
+    for t in reversed(toposort(root)):
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        if t._retain:
+            _to_leaf(t, g, id(t) in fresh)
+        fn = t._ctx
+        if fn.saved is _FREED:
+            raise RuntimeError(
+                f"backward: trying to backward through the graph a second time: the buffers "
+                f"saved by op '{fn.name}' were freed after the first backward. Pass "
+                f"retain_graph=True to the first backward() call if you need to go back again."
+            )
+        pgrads = fn.backward(g)
+        if not retain_graph and fn.saved is not None:
+            fn.saved = _FREED
+        for p, r in zip(fn.parents, pgrads):
+            if r is None or not isinstance(p, Tensor) or not p.requires_grad:
+                continue
+            if anomaly:
+                _check_finite(fn, type(fn), [p.data], r, "backward", "gradient")
+            _accumulate(p, r, r is not g and getattr(r, "base", None) is None, grads, fresh)
+
+
+def _accumulate(p: Tensor, r, is_fresh: bool, grads: dict, fresh: set) -> None:
+    pd = p.data
+    if r.shape != pd.shape:
+        r = unbroadcast(r, pd.shape)
+        is_fresh = True
+    if r.dtype != pd.dtype:
+        r = r.astype(pd.dtype)
+        is_fresh = True
+    if p._ctx is None:
+        _to_leaf(p, r, is_fresh)
+        return
+    k = id(p)
+    prev = grads.get(k)
+    if prev is None:
+        grads[k] = r
+        if is_fresh:
+            fresh.add(k)
+    elif k in fresh:
+        prev += r  # we own prev: accumulate in place
+    else:
+        grads[k] = prev + r
+        fresh.add(k)
+
+
+def _to_leaf(t: Tensor, g, is_fresh: bool) -> None:
+    """Accumulate into ``t.grad`` as PyTorch does: in place once the tensor owns its grad."""
+    if t.grad is None:
+        t.grad = g if is_fresh and g.flags.writeable else g.copy()
+    else:
+        t.grad += g
+
+
+from .tensor import Tensor  # noqa: E402  (tensor.py builds on the Function defined above)

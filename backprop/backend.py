@@ -1,0 +1,102 @@
+"""The array-library seam: the only module that knows about an array library other than NumPy.
+
+Everything above this file computes with NumPy's functions and ufuncs. CuPy arrays implement
+NumPy's dispatch protocols (``__array_ufunc__`` and ``__array_function__``), so ``np.exp(x)`` or
+``np.matmul(a, b)`` on CuPy arrays runs on the GPU and returns CuPy arrays. The few things that
+do not dispatch -- creating arrays, ``erf``, scatter-add, moving data between devices -- go
+through the functions below, which pick the library from the array they are given.
+
+>>> import numpy as np
+>>> get_array_module(np.zeros(3)).__name__
+'numpy'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+try:  # CuPy is optional: present only on machines with a CUDA GPU.
+    import cupy as _cp  # type: ignore[import-not-found]
+    import cupyx.scipy.special as _cp_special  # type: ignore[import-not-found]
+except Exception:  # pragma: no cover - depends on the machine
+    _cp = None
+    _cp_special = None
+
+ndarray = np.ndarray
+
+
+def cupy_available() -> bool:
+    """Whether CuPy imported and can see a GPU."""
+    if _cp is None:
+        return False
+    try:
+        return _cp.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # pragma: no cover - depends on the machine
+        return False
+
+
+def get_array_module(a: Any):
+    """NumPy, or CuPy when ``a`` is a CuPy array."""
+    if _cp is not None and isinstance(a, _cp.ndarray):
+        return _cp
+    return np
+
+
+def is_array(a: Any) -> bool:
+    """Whether ``a`` is an array of a supported library (NumPy or CuPy)."""
+    return isinstance(a, np.ndarray) or (_cp is not None and isinstance(a, _cp.ndarray))
+
+
+def device_of(a: Any) -> str:
+    """``"cpu"`` for NumPy arrays, ``"cuda"`` for CuPy arrays."""
+    return "cuda" if get_array_module(a) is not np else "cpu"
+
+
+def to_device(a: Any, device: str):
+    """Move an array to ``"cpu"`` (NumPy) or ``"cuda"`` (CuPy)."""
+    if device == "cpu":
+        return a.get() if get_array_module(a) is not np else a
+    if device in ("cuda", "gpu"):
+        if _cp is None:
+            raise RuntimeError("device 'cuda' needs CuPy, which is not installed here")
+        return _cp.asarray(a)
+    raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+
+
+def to_numpy(a: Any) -> np.ndarray:
+    """A NumPy array with the same values (copies from the GPU when needed)."""
+    return a.get() if get_array_module(a) is not np else np.asarray(a)
+
+
+def _scipy_special():
+    # Imported on first use: SciPy costs memory and start-up time that most runs never need.
+    import scipy.special
+
+    return scipy.special
+
+
+def erf(x):
+    """The error function, elementwise, on the array's own device."""
+    if get_array_module(x) is not np:
+        return _cp_special.erf(x)
+    return _scipy_special().erf(x)
+
+
+def expit(x):
+    """The logistic sigmoid 1 / (1 + exp(-x)), without overflow warnings for large |x|."""
+    if get_array_module(x) is not np:
+        return _cp_special.expit(x)
+    return _scipy_special().expit(x)
+
+
+def scatter_add(target, index, values) -> None:
+    """``target[index] += values`` with repeated indices accumulating (unbuffered)."""
+    xp = get_array_module(target)
+    if xp is np:
+        np.add.at(target, index, values)
+    else:  # pragma: no cover - GPU only
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)

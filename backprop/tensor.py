@@ -1,0 +1,366 @@
+"""Tensor: an N-d array with a gradient, and the record of the op that made it.
+
+>>> import backprop as bp
+>>> w = bp.tensor([[1.0, 2.0]], requires_grad=True, name="w")
+>>> x = bp.tensor([[3.0], [4.0]])
+>>> loss = (w @ x).sum()
+>>> loss.backward()
+>>> w.grad
+array([[3., 4.]], dtype=float32)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from . import random as _random
+
+float16 = np.float16
+float32 = np.float32
+float64 = np.float64
+int32 = np.int32
+int64 = np.int64
+bool_ = np.bool_
+
+_default_dtype = np.dtype(np.float32)
+
+
+def set_default_dtype(dtype) -> None:
+    """The dtype that Python floats and lists of floats become (float32 unless changed)."""
+    global _default_dtype
+    d = np.dtype(dtype)
+    if d.kind != "f":
+        raise TypeError(f"set_default_dtype: only floating dtypes are allowed, got {d}")
+    _default_dtype = d
+
+
+def get_default_dtype() -> np.dtype:
+    return _default_dtype
+
+
+def _resolve_dtype(dtype) -> np.dtype | None:
+    if dtype is None:
+        return None
+    if isinstance(dtype, str):
+        try:
+            return np.dtype(dtype.replace("torch.", ""))
+        except TypeError:
+            raise TypeError(f"unknown dtype {dtype!r}") from None
+    return np.dtype(dtype)
+
+
+def _to_array(data: Any, dtype) -> Any:
+    """PyTorch's rules: NumPy arrays keep their dtype; Python floats become the default dtype."""
+    dt = _resolve_dtype(dtype)
+    if isinstance(data, Tensor):
+        data = data.data
+    if backend.is_array(data):
+        return data if dt is None or data.dtype == dt else data.astype(dt)
+    if isinstance(data, np.generic):
+        return np.asarray(data, dtype=dt)
+    arr = np.asarray(data)
+    if dt is not None:
+        return arr.astype(dt, copy=False)
+    if arr.dtype == np.float64 or arr.dtype.kind == "f":
+        return arr.astype(_default_dtype, copy=False)
+    if arr.dtype.kind == "O":
+        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} values")
+    return arr
+
+
+class Tensor:
+    """An N-d array (``data``), its gradient (``grad``) and the op that produced it (``_ctx``).
+
+    ``grad`` is an array of the tensor's shape (or None until a backward pass reaches it).
+    A tensor made by an op on tensors that require grad requires grad too; ``backward()``
+    fills the ``grad`` of the leaves (tensors made by the user) and of tensors that called
+    ``retain_grad()``.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_retain", "__weakref__")
+    __array_priority__ = 1000  # NumPy defers `ndarray * Tensor` to Tensor.__rmul__
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype=None, name: str | None = None):
+        self.data = _to_array(data, dtype)
+        self.grad = None
+        self._ctx = None
+        self.name = name
+        self._retain = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # -- identity -------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        """The op node that produced this tensor (None for leaves), as in PyTorch."""
+        return self._ctx
+
+    def size(self, dim: int | None = None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # -- conversion -----------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The values as a NumPy array (shares memory on the CPU, as in PyTorch)."""
+        return backend.to_numpy(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        a = backend.to_numpy(self.data)
+        return a if dtype is None else a.astype(dtype)
+
+    def item(self) -> float | int | bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"item: only a tensor with one element can be converted to a Python number, "
+                f"this one has shape {tuple(self.shape)}"
+            )
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return backend.to_numpy(self.data).tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor of shape {tuple(self.shape)} is ambiguous; "
+                f"use .any() or .all()"
+            )
+        return bool(self.item())
+
+    def __repr__(self) -> str:
+        body = np.array2string(
+            backend.to_numpy(self.data), separator=", ", prefix="tensor(", precision=4
+        )
+        extra = []
+        if self.data.dtype != _default_dtype and self.data.dtype.kind in "fc":
+            extra.append(f"dtype={self.data.dtype}")
+        if self.name:
+            extra.append(f"name={self.name!r}")
+        if self._ctx is not None:
+            extra.append(f"grad_fn=<{self._ctx.name}>")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extra) + ")"
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # -- autograd -------------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"requires_grad: only tensors of floating-point dtype can require gradients, "
+                f"this one is {self.data.dtype} (a derivative needs real-valued inputs; "
+                f"convert with .float() or dtype=float32 first)"
+            )
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError(
+                "requires_grad_: cannot turn off gradients of a non-leaf tensor; use .detach()"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Compute the gradient of this tensor with respect to every leaf in its graph.
+
+        ``grad`` is needed when the tensor is not a scalar (the upstream gradient). Gradients
+        accumulate into ``.grad`` across calls; call ``zero_grad()`` between steps. The graph's
+        saved buffers are freed unless ``retain_graph=True``.
+        """
+        _autograd.backward(self, grad, retain_graph)
+
+    def retain_grad(self) -> Tensor:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad")
+        self._retain = True
+        return self
+
+    def detach(self) -> Tensor:
+        """The same values (shared memory) cut from the graph."""
+        return Tensor._wrap(self.data)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    @classmethod
+    def _wrap(cls, data, requires_grad: bool = False) -> Tensor:
+        """Make a tensor around an existing array without copying or dtype rules."""
+        t = cls.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.requires_grad = requires_grad
+        t._ctx = None
+        t.name = None
+        t._retain = False
+        return t
+
+    # -- dtype and device -----------------------------------------------------------------
+    def to(self, target) -> Tensor:
+        """``t.to(bp.float64)``, ``t.to("float64")``, ``t.to("cuda")`` or ``t.to("cpu")``."""
+        if isinstance(target, str) and target in ("cpu", "cuda", "gpu"):
+            return _ops.ToDevice.apply((self,), target)
+        return self.type(target)
+
+    def type(self, dtype) -> Tensor:
+        dt = _resolve_dtype(dtype)
+        if dt == self.data.dtype:
+            return self
+        return _ops.Cast.apply((self,), dt)
+
+    def float(self) -> Tensor:
+        return self.type(np.float32)
+
+    def double(self) -> Tensor:
+        return self.type(np.float64)
+
+    def long(self) -> Tensor:
+        return self.type(np.int64)
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self) -> Tensor:
+        return self.to("cuda")
+
+    # -- in-place updates of data (optimizers, initialisation) ----------------------------
+    def __setitem__(self, index, value) -> None:
+        if self.requires_grad and _autograd.mode.grad_enabled:
+            raise RuntimeError(
+                "setitem: in-place assignment to a tensor that requires grad would corrupt "
+                "its graph; do it under bp.no_grad() or on .data"
+            )
+        index = index.data if isinstance(index, Tensor) else index
+        self.data[index] = value.data if isinstance(value, Tensor) else value
+
+    def zero_(self) -> Tensor:
+        self.data[...] = 0
+        return self
+
+    def fill_(self, value) -> Tensor:
+        self.data[...] = value
+        return self
+
+    def copy_(self, src) -> Tensor:
+        self.data[...] = src.data if isinstance(src, Tensor) else src
+        return self
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
+    """Make a tensor: Python floats and lists become float32, NumPy arrays keep their dtype.
+
+    >>> import backprop as bp
+    >>> bp.tensor([1.0, 2.0]).dtype
+    dtype('float32')
+    >>> import numpy as np
+    >>> bp.tensor(np.zeros(2)).dtype
+    dtype('float64')
+    """
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def _factory(arr, requires_grad: bool, name: str | None) -> Tensor:
+    t = Tensor._wrap(arr)
+    t.name = name
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _shape(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(size[0])
+    return tuple(size)
+
+
+def zeros(*size, dtype=None, requires_grad: bool = False, name=None) -> Tensor:
+    return _factory(np.zeros(_shape(size), _resolve_dtype(dtype) or _default_dtype),
+                    requires_grad, name)
+
+
+def ones(*size, dtype=None, requires_grad: bool = False, name=None) -> Tensor:
+    return _factory(np.ones(_shape(size), _resolve_dtype(dtype) or _default_dtype),
+                    requires_grad, name)
+
+
+def full(size, fill_value, dtype=None, requires_grad: bool = False, name=None) -> Tensor:
+    return _factory(np.full(tuple(size), fill_value, _resolve_dtype(dtype) or _default_dtype),
+                    requires_grad, name)
+
+
+def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _factory(np.zeros_like(t.data, dtype=_resolve_dtype(dtype)), requires_grad, None)
+
+
+def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _factory(np.ones_like(t.data, dtype=_resolve_dtype(dtype)), requires_grad, None)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _factory(np.eye(n, m, dtype=_resolve_dtype(dtype) or _default_dtype),
+                    requires_grad, None)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    arr = np.arange(start, end, step) if end is not None else np.arange(start)
+    return _factory(_to_array(arr if dtype is None else arr.astype(_resolve_dtype(dtype)), None),
+                    requires_grad, None)
+
+
+def randn(*size, dtype=None, requires_grad: bool = False, generator=None, name=None) -> Tensor:
+    """Standard-normal samples from backprop's generator (``bp.manual_seed`` seeds it)."""
+    rng = generator or _random.default_generator()
+    dt = _resolve_dtype(dtype) or _default_dtype
+    return _factory(rng.standard_normal(_shape(size)).astype(dt), requires_grad, name)
+
+
+def rand(*size, dtype=None, requires_grad: bool = False, generator=None, name=None) -> Tensor:
+    """Uniform samples on [0, 1) from backprop's generator."""
+    rng = generator or _random.default_generator()
+    dt = _resolve_dtype(dtype) or _default_dtype
+    return _factory(rng.random(_shape(size)).astype(dt), requires_grad, name)
+
+
+from . import autograd as _autograd  # noqa: E402
+from . import ops as _ops  # noqa: E402  (ops.py attaches the operators to Tensor)
