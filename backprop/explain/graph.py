@@ -1,0 +1,263 @@
+"""The computational graph as the explainer sees it: named nodes, edges, and the engine's rules.
+
+Every local partial the explainer shows comes from the op's own ``backward`` (a vector-Jacobian
+product) and its ``formulas`` text, so an explanation agrees with ``Tensor.backward`` by
+construction. Two views of the same graph:
+
+* ``"ops"``: one node per tensor the engine made (automatic names such as ``mul_3``);
+* ``"named"``: only tensors the user named (``name=``), leaves and the output; the unnamed ops
+  between two such nodes are folded into one edge whose partial is their chain-rule product.
+  Naming the lecture's quantities (``z0``, ``a0``, ...) gives the lecture's graph.
+
+>>> import backprop as bp
+>>> w = bp.tensor(2.0, requires_grad=True, name="w")
+>>> g = Graph((w * 3.0).tanh())
+>>> [n.name for n in g.nodes]
+['w', 'mul_1', 'tanh_2']
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..autograd import _FREED, unbroadcast
+from ..tensor import Tensor
+
+
+@dataclass(eq=False)
+class Node:
+    """One tensor of the graph: its name, value, the op that made it and its inputs."""
+
+    index: int
+    tensor: Tensor
+    name: str
+    user_named: bool
+    op: object | None  # the engine's Function node, None for a leaf
+    inputs: list = field(default_factory=list)  # (position, Node or constant)
+
+    @property
+    def value(self) -> np.ndarray:
+        return np.asarray(self.tensor.data)
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.tensor.shape)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.op is None
+
+    @property
+    def is_param(self) -> bool:
+        return self.op is None and bool(self.tensor.requires_grad)
+
+    @property
+    def op_name(self) -> str:
+        return getattr(self.op, "name", "leaf") if self.op is not None else "leaf"
+
+
+def _fmt_const(c) -> str:
+    if isinstance(c, Tensor):
+        c = c.data
+    a = np.asarray(c)
+    return f"{a.item():g}" if a.size == 1 else f"const{tuple(a.shape)}"
+
+
+class Graph:
+    """The tensors reachable from ``output``, inputs before outputs, with readable names."""
+
+    def __init__(self, output: Tensor):
+        if not isinstance(output, Tensor):
+            raise TypeError(f"expected a Tensor, got {type(output).__name__}")
+        self.output_tensor = output
+        order: list[Tensor] = []
+        seen: set[int] = set()
+        stack: list[tuple[Tensor, bool]] = [(output, False)]
+        while stack:  # iterative DFS: deep graphs must not hit the recursion limit
+            t, expanded = stack.pop()
+            if expanded:
+                order.append(t)
+                continue
+            if id(t) in seen:
+                continue
+            seen.add(id(t))
+            stack.append((t, True))
+            if t._ctx is not None:
+                for p in reversed(t._ctx.parents):
+                    if isinstance(p, Tensor) and id(p) not in seen:
+                        stack.append((p, False))
+        self.nodes: list[Node] = []
+        self._by_id: dict[int, Node] = {}
+        used: dict[str, int] = {}
+        for i, t in enumerate(order):
+            user = bool(t.name)
+            name = t.name if user else (f"{t._ctx.name}_{i}" if t._ctx else f"leaf_{i}")
+            if name in used:  # two tensors share a user name: keep both readable and distinct
+                used[name] += 1
+                name = f"{name}#{used[name]}"
+            else:
+                used[name] = 1
+            node = Node(i, t, name, user, t._ctx)
+            self.nodes.append(node)
+            self._by_id[id(t)] = node
+        for node in self.nodes:
+            if node.op is not None:
+                node.inputs = [
+                    (k, self._by_id[id(p)] if isinstance(p, Tensor) else p)
+                    for k, p in enumerate(node.op.parents)
+                ]
+        self.output = self._by_id[id(output)]
+
+    def node(self, t) -> Node:
+        """The node of a tensor, or of a name."""
+        if isinstance(t, Node):
+            return t
+        if isinstance(t, str):
+            for n in self.nodes:
+                if n.name == t:
+                    return n
+            raise KeyError(f"no node named {t!r}; names: {[n.name for n in self.nodes]}")
+        try:
+            return self._by_id[id(t)]
+        except KeyError:
+            raise ValueError("this tensor is not in the graph of the output") from None
+
+    def params(self) -> list[Node]:
+        return [n for n in self.nodes if n.is_param]
+
+    def children(self) -> dict[int, list[tuple[Node, int]]]:
+        """For each node index, the (child, input position) pairs that consume it."""
+        out: dict[int, list[tuple[Node, int]]] = {n.index: [] for n in self.nodes}
+        for n in self.nodes:
+            for k, p in n.inputs:
+                if isinstance(p, Node):
+                    out[p.index].append((n, k))
+        return out
+
+    def needs_grad(self, n: Node) -> bool:
+        return bool(n.tensor.requires_grad)
+
+    # -- the engine's rules ---------------------------------------------------------------
+    def vjp(self, child: Node, g) -> list:
+        """The child op's rule: for each input, ``g`` times that edge's local partial."""
+        fn = child.op
+        if fn.saved is _FREED:
+            raise RuntimeError(
+                f"explain: op '{fn.name}' of node '{child.name}' has released its saved values "
+                f"(backward() already ran). Explain before calling backward(), or call "
+                f"backward(retain_graph=True)."
+            )
+        out = fn.backward(g)
+        res = []
+        for (k, p), r in zip(child.inputs, out):
+            if r is None or not isinstance(p, Node) or not p.tensor.requires_grad:
+                res.append(None)
+                continue
+            r = np.asarray(r)
+            if r.shape != p.shape:
+                r = unbroadcast(r, p.shape)
+            res.append(r)
+        return res
+
+    def formula(self, child: Node, k: int) -> str:
+        """The op's rule for input ``k`` in words, with the inputs' names put in."""
+        fn = child.op
+        text = fn.formulas[k] if k < len(getattr(fn, "formulas", ())) else f"d {fn.name}/d in{k}"
+        names = [p.name if isinstance(p, Node) else _fmt_const(p) for _, p in child.inputs]
+        sub = {"Y": child.name}
+        if names:
+            sub.update(a=names[0], s=names[0], A=names[0])
+        if len(names) > 1:
+            sub.update(b=names[1], B=names[1])
+        if isinstance(getattr(fn, "p", None), (int, float)):  # a constant exponent
+            sub["p"] = f"{fn.p:g}"
+
+        def rep(m):
+            return m.group(1) + sub.get(m.group(2), m.group(2))
+
+        return re.sub(r"(?<![A-Za-z0-9_])(d?)([absABYp])(?![A-Za-z0-9_(])", rep, text)
+
+    def adjoints(self) -> dict[int, np.ndarray]:
+        """d output / d node for every node that needs a gradient, by the engine's rules."""
+        grads: dict[int, np.ndarray] = {self.output.index: np.ones_like(self.output.value)}
+        for n in reversed(self.nodes):
+            g = grads.get(n.index)
+            if g is None or n.op is None:
+                continue
+            for (k, p), r in zip(n.inputs, self.vjp(n, g)):
+                if r is not None:
+                    grads[p.index] = grads[p.index] + r if p.index in grads else r
+        return grads
+
+    # -- the named view --------------------------------------------------------------------
+    def keep(self, n: Node, detail: str) -> bool:
+        """Whether node ``n`` is a node of the view (else it is folded into an edge)."""
+        return detail == "ops" or n.is_leaf or n.user_named or n is self.output
+
+    def resolve_detail(self, detail: str) -> str:
+        if detail not in ("auto", "named", "ops"):
+            raise ValueError(f"detail must be 'auto', 'named' or 'ops', not {detail!r}")
+        if detail != "auto":
+            return detail
+        named_inner = any(n.user_named and not n.is_leaf and n is not self.output
+                          for n in self.nodes)
+        return "named" if named_inner else "ops"
+
+    def local(self, child: Node, g, detail: str) -> dict[int, np.ndarray]:
+        """Send ``g`` from ``child`` to the view's parents of ``child``: per parent index, its
+        contribution (``g`` times the folded edge's local partial, by the engine's rules)."""
+        pending: dict[int, np.ndarray] = {child.index: g}
+        out: dict[int, np.ndarray] = {}
+        for n in reversed(self.nodes[: child.index + 1]):
+            if n.index not in pending:
+                continue
+            gn = pending.pop(n.index)
+            if n is not child and self.keep(n, detail):
+                out[n.index] = out[n.index] + gn if n.index in out else gn
+                continue
+            for (k, p), r in zip(n.inputs, self.vjp(n, gn)):
+                if r is not None:
+                    pending[p.index] = pending[p.index] + r if p.index in pending else r
+        return out
+
+    def edge_formula(self, child: Node, parent: Node, detail: str, limit: int = 4) -> str:
+        """The view edge's partial in words: the op rules along each folded route, multiplied,
+        and the routes added (the chain rule inside the edge)."""
+        routes: list[list[str]] = []
+        stack: list[tuple[Node, list[str]]] = [(child, [])]
+        while stack and len(routes) <= limit:
+            n, chain = stack.pop()
+            for k, p in n.inputs:
+                if not isinstance(p, Node) or not p.tensor.requires_grad:
+                    continue
+                c = chain + [self.formula(n, k)]
+                if p is parent:
+                    routes.append(c)
+                elif not self.keep(p, detail):
+                    stack.append((p, c))
+        if len(routes) > limit:
+            return f"sum over {len(routes)}+ routes through unnamed ops"
+        texts = [" x ".join(r) if len(r) == 1 else " x ".join(f"[{f}]" for f in r)
+                 for r in routes]
+        return " + ".join(texts) if len(texts) < 2 else " + ".join(f"({t})" for t in texts)
+
+    def view_parents(self, child: Node, detail: str) -> list[Node]:
+        """The view's parents of ``child``: nodes that need a gradient, reached through folded
+        ops only."""
+        found: list[Node] = []
+        stack = [child]
+        seen = {child.index}
+        while stack:
+            n = stack.pop()
+            for _, p in n.inputs:
+                if not isinstance(p, Node) or p.index in seen or not p.tensor.requires_grad:
+                    continue
+                seen.add(p.index)
+                if self.keep(p, detail):
+                    found.append(p)
+                else:
+                    stack.append(p)
+        return sorted(found, key=lambda p: -p.index)
