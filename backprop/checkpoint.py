@@ -98,13 +98,16 @@ def _flatten(obj: Any, path: str, arrays: dict[str, np.ndarray]) -> Any:
         plain = all(isinstance(k, str) for k in obj)
         if plain and not (len(obj) == 1 and next(iter(obj)) in _TAGS):
             return {k: _flatten(v, _join(path, k), arrays) for k, v in obj.items()}
-        items = [[_flatten_key(k, path), _flatten(v, _join(path, k), arrays)]
-                 for k, v in obj.items()]
+        items = [
+            [_flatten_key(k, path), _flatten(v, _join(path, k), arrays)] for k, v in obj.items()
+        ]
         return {"__items__": items}
     if hasattr(obj, "__array__"):  # NumPy, CuPy, or a backprop Tensor
         return {"__tensor__": _store(path, np.asarray(to_numpy(obj), order="C"), arrays)}
-    raise TypeError(f"cannot store {type(obj).__name__} at {path!r} in a checkpoint: "
-                    "use arrays, numbers, strings, lists, tuples and dicts")
+    raise TypeError(
+        f"cannot store {type(obj).__name__} at {path!r} in a checkpoint: "
+        "use arrays, numbers, strings, lists, tuples and dicts"
+    )
 
 
 def _flatten_key(key: Any, path: str) -> Any:
@@ -140,8 +143,10 @@ def _unflatten(obj: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
         tag, value = next(iter(obj.items()))
         if tag in ("__tensor__", "__scalar__"):
             if value not in arrays:
-                raise CheckpointError(f"{where}: the optimizer state refers to array {value!r}, "
-                                      "which is missing from its tensor file")
+                raise CheckpointError(
+                    f"{where}: the optimizer state refers to array {value!r}, "
+                    "which is missing from its tensor file"
+                )
             return arrays[value] if tag == "__tensor__" else arrays[value][()]
         if tag == "__tuple__":
             return tuple(_unflatten(v, arrays, where) for v in value)
@@ -163,8 +168,10 @@ def _jsonable(obj: Any, path: str = "meta") -> Any:
         return [_jsonable(v, f"{path}.{i}") for i, v in enumerate(obj)]
     if hasattr(obj, "__array__"):
         return to_numpy(obj).tolist()
-    raise TypeError(f"{path} is a {type(obj).__name__}, which JSON cannot hold: "
-                    "metadata must be numbers, strings, lists and dicts")
+    raise TypeError(
+        f"{path} is a {type(obj).__name__}, which JSON cannot hold: "
+        "metadata must be numbers, strings, lists and dicts"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,11 +196,11 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _library_version() -> str:
-    try:
-        from importlib.metadata import version
+    try:  # imported late: the package's __init__ imports this module
+        from . import __version__
 
-        return version("backprop")
-    except Exception:  # pragma: no cover - running from a source tree that is not installed
+        return __version__
+    except ImportError:  # pragma: no cover - a partial source tree
         return "unknown"
 
 
@@ -283,25 +290,35 @@ def _read_manifest(directory: Path) -> dict:
     if not directory.is_dir():
         with open(directory, "rb") as f:
             head = f.read(8)
-        what = "a pickle or zip file (such as torch.save writes)" if _looks_pickled(head) else (
-            "a file")
-        raise CheckpointError(f"{directory} is {what}, not a backprop checkpoint directory "
-                              f"(a directory holding {MANIFEST} and .safetensors files)")
+        what = (
+            "a pickle or zip file (such as torch.save writes)"
+            if _looks_pickled(head)
+            else ("a file")
+        )
+        raise CheckpointError(
+            f"{directory} is {what}, not a backprop checkpoint directory "
+            f"(a directory holding {MANIFEST} and .safetensors files)"
+        )
     if not file.exists():
         present = sorted(p.name for p in directory.iterdir())[:10]
-        raise CheckpointError(f"{file} is missing, so {directory} is not a backprop checkpoint "
-                              f"(it contains: {', '.join(present) or 'nothing'})")
+        raise CheckpointError(
+            f"{file} is missing, so {directory} is not a backprop checkpoint "
+            f"(it contains: {', '.join(present) or 'nothing'})"
+        )
     raw = file.read_bytes()
     if _looks_pickled(raw):
-        raise CheckpointError(f"{file} is a pickle or zip file (such as torch.save writes), not "
-                              "backprop JSON; backprop never unpickles files")
+        raise CheckpointError(
+            f"{file} is a pickle or zip file (such as torch.save writes), not "
+            "backprop JSON; backprop never unpickles files"
+        )
     try:
         manifest = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{file} is not valid JSON ({e}); the file is damaged") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise CheckpointError(f"{file} is JSON but not a backprop checkpoint manifest "
-                              f"(expected \"format\": \"{FORMAT}\")")
+        raise CheckpointError(
+            f'{file} is JSON but not a backprop checkpoint manifest (expected "format": "{FORMAT}")'
+        )
     version = manifest.get("format_version")
     if not isinstance(version, int):
         raise CheckpointError(f"{file} has no integer format_version")
@@ -309,7 +326,8 @@ def _read_manifest(directory: Path) -> dict:
         raise CheckpointError(
             f"{file} has format version {version}, newer than this backprop supports "
             f"({FORMAT_VERSION}; it was written by backprop {manifest.get('library_version')}); "
-            "upgrade backprop to read it")
+            "upgrade backprop to read it"
+        )
     missing = [k for k in ("meta", "files", "optimizer") if k not in manifest]
     if not isinstance(manifest.get("files"), dict) or "model" not in manifest["files"]:
         missing.append("files.model")
@@ -322,16 +340,20 @@ def _read_tensors(directory: Path, entry: dict, verify: bool) -> dict[str, np.nd
     file = directory / entry["name"]
     data = file.read_bytes()  # FileNotFoundError is handled by the caller (it may retry)
     if verify and len(data) != entry["bytes"]:
-        raise CheckpointError(f"{file} has {len(data)} bytes but the manifest recorded "
-                              f"{entry['bytes']}: the file is truncated or was replaced")
+        raise CheckpointError(
+            f"{file} has {len(data)} bytes but the manifest recorded "
+            f"{entry['bytes']}: the file is truncated or was replaced"
+        )
     if verify and hashlib.sha256(data).hexdigest() != entry["sha256"]:
         raise CheckpointError(f"{file} does not match its SHA-256 in {MANIFEST}: it is damaged")
     try:
         arrays = safetensors.numpy.load(data)
     except Exception as e:  # safetensors raises its own SafetensorError
         if _looks_pickled(data):
-            raise CheckpointError(f"{file} is a pickle or zip file (such as torch.save writes), "
-                                  "not safetensors; backprop never unpickles files") from None
+            raise CheckpointError(
+                f"{file} is a pickle or zip file (such as torch.save writes), "
+                "not safetensors; backprop never unpickles files"
+            ) from None
         raise CheckpointError(f"{file} is not a readable safetensors file: {e}") from None
     keys = entry.get("keys", sorted(arrays))
     missing = [k for k in keys if k not in arrays]
@@ -344,7 +366,8 @@ def _looks_pickled(data: bytes) -> bool:
     # Pickle protocols 2-5 start with PROTO (0x80) and the protocol number; torch.save writes
     # a zip archive. (Only consulted once a file has failed to parse as what it should be.)
     return (data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")) or (
-        data[:4] == b"PK\x03\x04")
+        data[:4] == b"PK\x03\x04"
+    )
 
 
 def _resolve(path: str | os.PathLike) -> Path:
@@ -387,13 +410,16 @@ def load_checkpoint(path: str | os.PathLike, *, verify: bool = True) -> Checkpoi
         files = manifest["files"]
         try:
             model = _read_tensors(directory, files["model"], verify)
-            optim_arrays = (_read_tensors(directory, files["optimizer"], verify)
-                            if "optimizer" in files else {})
+            optim_arrays = (
+                _read_tensors(directory, files["optimizer"], verify) if "optimizer" in files else {}
+            )
             break
         except FileNotFoundError as e:
             if attempt == 2:
-                raise CheckpointError(f"{e.filename} is missing: {directory / MANIFEST} refers "
-                                      "to it, so the checkpoint is incomplete") from None
+                raise CheckpointError(
+                    f"{e.filename} is missing: {directory / MANIFEST} refers "
+                    "to it, so the checkpoint is incomplete"
+                ) from None
     optim = manifest["optimizer"]
     if optim is not None:
         optim = _unflatten(optim, optim_arrays, str(directory / files["optimizer"]["name"]))

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import backprop
 from backprop.checkpoint import (
     FORMAT_VERSION,
     CheckpointError,
@@ -34,12 +35,23 @@ def adam_state() -> dict:
     return {
         "state": {
             0: {"step": 5, "exp_avg": rng.normal(size=(3, 2)), "exp_avg_sq": rng.random((3, 2))},
-            1: {"step": np.int64(5), "exp_avg": rng.normal(size=2).astype(np.float32),
-                "exp_avg_sq": rng.random(2).astype(np.float32)},
+            1: {
+                "step": np.int64(5),
+                "exp_avg": rng.normal(size=2).astype(np.float32),
+                "exp_avg_sq": rng.random(2).astype(np.float32),
+            },
         },
         "param_groups": [
-            {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0,
-             "amsgrad": False, "maximize": False, "foreach": None, "params": [0, 1]},
+            {
+                "lr": 1e-3,
+                "betas": (0.9, 0.999),
+                "eps": 1e-8,
+                "weight_decay": 0.0,
+                "amsgrad": False,
+                "maximize": False,
+                "foreach": None,
+                "params": [0, 1],
+            },
         ],
     }
 
@@ -63,12 +75,20 @@ def assert_same(a, b, path="root"):
 
 
 def test_round_trip_is_exact(tmp_path):
-    model = {"fc1.weight": np.arange(6, dtype=np.float32).reshape(2, 3),
-             "fc1.bias": np.zeros(2, np.float64), "bn.num_batches": np.array(7, np.int64),
-             "mask": np.array([True, False])}
+    model = {
+        "fc1.weight": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "fc1.bias": np.zeros(2, np.float64),
+        "bn.num_batches": np.array(7, np.int64),
+        "mask": np.array([True, False]),
+    }
     optim = adam_state()
-    meta = {"epoch": 4, "arch": {"layers": [2, 16, 3]}, "metrics": {"val_acc": np.float32(0.5)},
-            "seed": 0, "dataset": "iris"}
+    meta = {
+        "epoch": 4,
+        "arch": {"layers": [2, 16, 3]},
+        "metrics": {"val_acc": np.float32(0.5)},
+        "seed": 0,
+        "dataset": "iris",
+    }
     save_checkpoint(tmp_path / "ckpt", model, optim, meta)
     m2, o2, meta2 = load_checkpoint(tmp_path / "ckpt")
     assert_same(model, m2)
@@ -78,21 +98,25 @@ def test_round_trip_is_exact(tmp_path):
 
 
 def test_sgd_state_and_tricky_keys(tmp_path):
-    optim = {"state": {0: {"momentum_buffer": np.ones(3)}, 3: {"momentum_buffer": None}},
-             "param_groups": [{"lr": 0.1, "params": [0, 3], "nesterov": True}],
-             "a.b": np.zeros(1), "a": {"b": np.ones(1)},  # both flatten to "a.b"
-             "looks_tagged": {"__tensor__": "state.0.momentum_buffer"},
-             "inf": float("inf"), (1, 2): "tuple key"}
+    optim = {
+        "state": {0: {"momentum_buffer": np.ones(3)}, 3: {"momentum_buffer": None}},
+        "param_groups": [{"lr": 0.1, "params": [0, 3], "nesterov": True}],
+        "a.b": np.zeros(1),
+        "a": {"b": np.ones(1)},  # both flatten to "a.b"
+        "looks_tagged": {"__tensor__": "state.0.momentum_buffer"},
+        "inf": float("inf"),
+        (1, 2): "tuple key",
+    }
     save_checkpoint(tmp_path, {}, optim)
     assert_same(optim, load_checkpoint(tmp_path).optim_state)
 
 
 def test_manifest_is_readable_json(tmp_path):
-    save_checkpoint(tmp_path, {"w": np.zeros(2)}, {"state": {}, "param_groups": []},
-                    {"epoch": 2})
+    save_checkpoint(tmp_path, {"w": np.zeros(2)}, {"state": {}, "param_groups": []}, {"epoch": 2})
     manifest = json.loads((tmp_path / "checkpoint.json").read_text())
     assert manifest["format"] == "backprop-checkpoint"
     assert manifest["format_version"] == FORMAT_VERSION
+    assert manifest["library_version"] == backprop.__version__
     assert manifest["meta"] == {"epoch": 2}
     assert checkpoint_info(tmp_path / "checkpoint.json")["meta"] == {"epoch": 2}
     assert load_checkpoint(tmp_path / "checkpoint.json").meta == {"epoch": 2}
@@ -145,8 +169,9 @@ def test_flipped_byte_is_caught_by_the_hash(ckpt):
         load_checkpoint(ckpt)
 
 
-@pytest.mark.parametrize("content", [os.urandom(4096), pickle.dumps({"w": [1.0, 2.0]})],
-                         ids=["random-bytes", "pickle"])
+@pytest.mark.parametrize(
+    "content", [os.urandom(4096), pickle.dumps({"w": [1.0, 2.0]})], ids=["random-bytes", "pickle"]
+)
 def test_foreign_tensor_file(ckpt, content):
     f = tensor_file(ckpt)
     f.write_bytes(content)
@@ -188,15 +213,26 @@ def test_missing_tensor_file(ckpt):
         (lambda m: "not json {", "not valid JSON"),
         (lambda m: json.dumps({"name": "some other tool"}), "not a backprop checkpoint manifest"),
         (lambda m: json.dumps([1, 2]), "not a backprop checkpoint manifest"),
-        (lambda m: json.dumps({**m, "format_version": FORMAT_VERSION + 1}),
-         f"format version {FORMAT_VERSION + 1}, newer than this backprop supports"),
-        (lambda m: json.dumps({k: v for k, v in m.items() if k != "meta"}),
-         "missing required keys: meta"),
+        (
+            lambda m: json.dumps({**m, "format_version": FORMAT_VERSION + 1}),
+            f"format version {FORMAT_VERSION + 1}, newer than this backprop supports",
+        ),
+        (
+            lambda m: json.dumps({k: v for k, v in m.items() if k != "meta"}),
+            "missing required keys: meta",
+        ),
         (lambda m: json.dumps({**m, "files": {}}), "missing required keys: files.model"),
         (lambda m: json.dumps({**m, "optimizer": {"__tensor__": "nope"}}), "array 'nope'"),
     ],
-    ids=["bad-json", "foreign-json", "json-list", "newer-version", "no-meta", "no-model",
-         "dangling-array"],
+    ids=[
+        "bad-json",
+        "foreign-json",
+        "json-list",
+        "newer-version",
+        "no-meta",
+        "no-model",
+        "dangling-array",
+    ],
 )
 def test_bad_manifest(ckpt, edit, message):
     manifest = ckpt / "checkpoint.json"
@@ -235,15 +271,22 @@ def check_consistent(path) -> int:
 
 def test_sigkill_mid_save_never_damages_the_previous_checkpoint(tmp_path):
     path = tmp_path / "ckpt"
-    save_checkpoint(path, {"w": np.zeros(4), "b": np.zeros(3)},
-                    {"state": {0: {"step": 0, "momentum_buffer": np.zeros(2)}},
-                     "param_groups": []}, {"epoch": 0})
+    save_checkpoint(
+        path,
+        {"w": np.zeros(4), "b": np.zeros(3)},
+        {"state": {0: {"step": 0, "momentum_buffer": np.zeros(2)}}, "param_groups": []},
+        {"epoch": 0},
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     rng = random.Random(0)
     seen, leftovers = set(), 0
     for _ in range(4):
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(path), str(2_000_000)],
-                                 stdout=subprocess.PIPE, text=True, env=env)
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(path), str(2_000_000)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         child.stdout.readline()  # one save completed: the loop is warm
         time.sleep(rng.uniform(0.0, 0.1))
         child.send_signal(signal.SIGKILL)

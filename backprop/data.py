@@ -1,0 +1,633 @@
+"""Data: datasets and the loader that batches them, bundled datasets, CSV and IDX (MNIST) files.
+
+``Dataset``/``TensorDataset``/``DataLoader`` follow PyTorch. ``load_dataset(name)`` is the one
+entry point for everything else: a bundled real dataset (through scikit-learn), a synthetic
+2-D one, a CSV file or a directory of MNIST-format IDX files. It returns :class:`Splits`:
+stratified train/val/test arrays, standardised with statistics from the training split only.
+
+>>> import backprop as bp
+>>> s = load_dataset("iris", seed=0)
+>>> s.X_train.shape, s.num_classes, s.task
+((106, 4), 3, 'classification')
+>>> xb, yb = next(iter(DataLoader(s.train, batch_size=32, shuffle=True, seed=0)))
+>>> xb.shape, yb.dtype
+((32, 4), dtype('int64'))
+
+No file is ever unpickled: CSV and IDX are parsed here, bundled data come from scikit-learn.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import math
+import struct
+import zlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import random as _random
+from .tensor import Tensor
+
+__all__ = [
+    "DataError",
+    "Dataset",
+    "TensorDataset",
+    "DataLoader",
+    "Standardizer",
+    "Splits",
+    "Table",
+    "available_datasets",
+    "load_dataset",
+    "load_csv",
+    "load_idx",
+    "load_mnist",
+]
+
+
+class DataError(ValueError):
+    """A data file that cannot be used; the message names the file (and line, column)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Dataset and DataLoader
+# ---------------------------------------------------------------------------------------------
+class Dataset(ABC):
+    """A sized collection of samples: subclasses define ``__len__`` and ``__getitem__``."""
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def __getitem__(self, index: int) -> Any: ...
+
+
+class TensorDataset(Dataset):
+    """Arrays (or Tensors) sharing their first dimension; sample ``i`` is ``(a[i], b[i], ...)``.
+
+    >>> ds = TensorDataset(np.zeros((4, 2)), np.arange(4))
+    >>> len(ds), ds[1][1]
+    (4, np.int64(1))
+    """
+
+    def __init__(self, *tensors: Any) -> None:
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one array")
+        self.arrays = tuple(np.asarray(t) for t in tensors)
+        if any(a.ndim == 0 for a in self.arrays) or len({len(a) for a in self.arrays}) > 1:
+            shapes = ", ".join(str(a.shape) for a in self.arrays)
+            raise ValueError(f"TensorDataset arrays must share their first dimension; got {shapes}")
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
+        return tuple(a[index] for a in self.arrays)
+
+
+class DataLoader:
+    """Batches of a dataset as Tensors, optionally shuffled: a new order every epoch.
+
+    With ``seed`` the sequence of epoch orders is reproducible; without, shuffling draws from
+    backprop's global generator (``bp.manual_seed``). A :class:`TensorDataset` is batched with
+    one fancy-index per array per batch; other datasets are stacked sample by sample.
+
+    >>> loader = DataLoader(TensorDataset(np.arange(10.0), np.arange(10)), batch_size=4)
+    >>> len(loader), [x.shape for x, y in loader]
+    (3, [(4,), (4,), (2,)])
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.dataset, self.batch_size = dataset, int(batch_size)
+        self.shuffle, self.drop_last, self.seed = shuffle, drop_last, seed
+        self._rng = None if seed is None else np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self) -> Iterator[Any]:
+        n = len(self.dataset)
+        if self.shuffle:
+            rng = self._rng if self._rng is not None else _random.default_generator()
+            order = rng.permutation(n)
+        else:
+            order = np.arange(n)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            index = order[start : start + self.batch_size]
+            if isinstance(self.dataset, TensorDataset):
+                # Fancy indexing copies, so a batch never aliases the dataset's arrays.
+                yield tuple(Tensor(a[index]) for a in self.dataset.arrays)
+            else:
+                yield _collate([self.dataset[int(i)] for i in index])
+
+
+def _collate(samples: list) -> Any:
+    if isinstance(samples[0], (tuple, list)):
+        return tuple(
+            Tensor(np.stack([np.asarray(s[k]) for s in samples])) for k in range(len(samples[0]))
+        )
+    return Tensor(np.stack([np.asarray(s) for s in samples]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Standardisation and splits
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Standardizer:
+    """``(x - mean) / std`` per feature, fitted on training data and saved as plain JSON.
+
+    >>> st = Standardizer.fit(np.array([[0.0, 5.0], [2.0, 5.0]]))
+    >>> st.to_dict()
+    {'mean': [1.0, 5.0], 'std': [1.0, 1.0]}
+    >>> Standardizer.from_dict(st.to_dict())(np.array([[3.0, 5.0]]))
+    array([[2., 0.]])
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, X: np.ndarray) -> Standardizer:
+        X = np.asarray(X, dtype=np.float64)
+        std = X.std(axis=0)
+        std[std < 1e-12] = 1.0  # constant features (digits' blank border pixels) stay at zero
+        return cls(X.mean(axis=0), std)
+
+    def __call__(self, X: Any) -> np.ndarray:
+        X = np.asarray(X)
+        out_dtype = X.dtype if X.dtype.kind == "f" else np.float32
+        return ((X - self.mean) / self.std).astype(out_dtype)
+
+    transform = __call__
+
+    def inverse_transform(self, Z: Any) -> np.ndarray:
+        Z = np.asarray(Z)
+        return (Z * self.std + self.mean).astype(Z.dtype if Z.dtype.kind == "f" else np.float32)
+
+    def to_dict(self) -> dict[str, list]:
+        return {"mean": np.asarray(self.mean).tolist(), "std": np.asarray(self.std).tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Standardizer:
+        return cls(np.asarray(d["mean"], np.float64), np.asarray(d["std"], np.float64))
+
+
+@dataclass
+class Table:
+    """Features and targets before splitting, as read from a CSV file or a generator.
+
+    ``y`` holds class indices (int64, shape ``(n,)``) for classification and float32 values of
+    shape ``(n, 1)`` for regression, so it matches a model's output without broadcasting.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    task: str
+    feature_names: list[str]
+    class_names: list[str] | None = None
+    name: str = ""
+    target_name: str = "target"
+
+
+@dataclass
+class Splits:
+    """A dataset split three ways, plus what is needed to use a trained model on new data."""
+
+    name: str
+    task: str  # "classification" or "regression"
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int | None
+    feature_names: list[str]
+    class_names: list[str] | None = None
+    standardizer: Standardizer | None = None
+    seed: int = 0
+    target_name: str = "target"
+    extra: dict = field(default_factory=dict)
+
+    train = property(lambda self: TensorDataset(self.X_train, self.y_train))
+    val = property(lambda self: TensorDataset(self.X_val, self.y_val))
+    test = property(lambda self: TensorDataset(self.X_test, self.y_test))
+
+    @property
+    def num_features(self) -> int:
+        return int(np.prod(self.X_train.shape[1:]))
+
+    @property
+    def num_outputs(self) -> int:
+        """The width of a model's last layer: classes, or 1 for regression."""
+        return self.num_classes if self.task == "classification" else self.y_train.shape[1]
+
+    def info(self) -> dict:
+        """A JSON-able description for checkpoint metadata (with the standardiser, if any)."""
+        return {
+            "name": self.name,
+            "task": self.task,
+            "num_classes": self.num_classes,
+            "feature_names": self.feature_names,
+            "class_names": self.class_names,
+            "target_name": self.target_name,
+            "seed": self.seed,
+            "sizes": {"train": len(self.X_train), "val": len(self.X_val), "test": len(self.X_test)},
+            "standardizer": self.standardizer.to_dict() if self.standardizer else None,
+        }
+
+
+def _split_indices(
+    y: np.ndarray,
+    stratify: bool,
+    rng: np.random.Generator,
+    val_fraction: float,
+    test_fraction: float,
+) -> list[np.ndarray]:
+    if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise ValueError(
+            f"val_fraction={val_fraction} and test_fraction={test_fraction} must be "
+            "in [0, 1) and leave something to train on"
+        )
+    # Stratify by dealing: each class, shuffled, is spread evenly over [0, 1) and all samples
+    # are taken in that order, so any prefix holds the classes in their overall proportions.
+    # (A random offset per class decides which class rounding favours.)
+    n = len(y)
+    key = rng.random(n)
+    if stratify:
+        for c in np.unique(y):
+            members = rng.permutation(np.flatnonzero(y == c))
+            key[members] = (np.arange(len(members)) + rng.random()) / len(members)
+    order = np.argsort(key, kind="stable")
+    n_test, n_val = round(n * test_fraction), round(n * val_fraction)
+    parts = [order[n_test + n_val :], order[n_test : n_test + n_val], order[:n_test]]
+    return [rng.permutation(p) for p in parts]
+
+
+def _make_splits(
+    t: Table, seed: int, val_fraction: float, test_fraction: float, standardize: bool
+) -> Splits:
+    rng = np.random.default_rng([seed, 1])  # its own stream, apart from the generators'
+    train, val, test = _split_indices(
+        t.y, t.task == "classification", rng, val_fraction, test_fraction
+    )
+    st = Standardizer.fit(t.X[train]) if standardize else None
+    X = (st(t.X) if st else t.X).astype(np.float32)
+    return Splits(
+        name=t.name,
+        task=t.task,
+        X_train=X[train],
+        y_train=t.y[train],
+        X_val=X[val],
+        y_val=t.y[val],
+        X_test=X[test],
+        y_test=t.y[test],
+        num_classes=len(t.class_names) if t.class_names is not None else None,
+        feature_names=t.feature_names,
+        class_names=t.class_names,
+        standardizer=st,
+        seed=seed,
+        target_name=t.target_name,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Bundled datasets: real ones from scikit-learn, synthetic 2-D ones generated here
+# ---------------------------------------------------------------------------------------------
+_DESCRIPTIONS = {
+    "digits": "8x8 images of handwritten digits, 1797 samples, 64 features, 10 classes",
+    "iris": "iris flowers, 150 samples, 4 measurements, 3 species",
+    "wine": "wine chemistry, 178 samples, 13 features, 3 cultivars",
+    "breast_cancer": "breast tumour measurements, 569 samples, 30 features, 2 classes",
+    "diabetes": "diabetes progression, 442 samples, 10 features, regression",
+    "xor": "4 Gaussian blobs whose class is the XOR of their quadrant signs, 2 classes",
+    "moons": "two interleaving half-circles (sklearn make_moons), 2 classes",
+    "circles": "a small circle inside a large one (sklearn make_circles), 2 classes",
+    "spiral": "three interleaved spiral arms, 3 classes",
+}
+
+
+def available_datasets() -> dict[str, str]:
+    """Names accepted by :func:`load_dataset`, each with a one-line description.
+
+    >>> "digits" in available_datasets()
+    True
+    """
+    return dict(_DESCRIPTIONS)
+
+
+def _sklearn_table(name: str) -> Table:
+    from sklearn import datasets
+
+    bunch = getattr(datasets, f"load_{name}")()
+    if name == "diabetes":
+        return Table(
+            bunch.data.astype(np.float32),
+            bunch.target.astype(np.float32)[:, None],
+            "regression",
+            list(bunch.feature_names),
+            name=name,
+        )
+    classes = [str(c) for c in getattr(bunch, "target_names", np.unique(bunch.target))]
+    return Table(
+        bunch.data.astype(np.float32),
+        bunch.target.astype(np.int64),
+        "classification",
+        list(bunch.feature_names),
+        classes,
+        name,
+    )
+
+
+def _synthetic_table(name: str, n: int, noise: float | None, rng: np.random.Generator) -> Table:
+    if name in ("moons", "circles"):
+        from sklearn import datasets
+
+        seed = int(rng.integers(2**31))
+        if name == "moons":
+            X, y = datasets.make_moons(n, noise=0.1 if noise is None else noise, random_state=seed)
+        else:
+            X, y = datasets.make_circles(
+                n, noise=0.05 if noise is None else noise, factor=0.5, random_state=seed
+            )
+        classes = ["0", "1"]
+    elif name == "xor":
+        signs = rng.choice([-1.0, 1.0], size=(n, 2))
+        X = signs + rng.normal(scale=0.3 if noise is None else noise, size=(n, 2))
+        y, classes = (signs[:, 0] != signs[:, 1]).astype(np.int64), ["same sign", "opposite"]
+    else:  # spiral, after CS231n: arm k winds through angles [4k, 4k + 4]
+        k = 3
+        y = np.arange(n) % k
+        r = rng.random(n)
+        t = 4 * y + 4 * r + rng.normal(scale=0.2 if noise is None else noise, size=n)
+        X, classes = np.stack([r * np.sin(t), r * np.cos(t)], axis=1), ["0", "1", "2"]
+    return Table(
+        X.astype(np.float32), y.astype(np.int64), "classification", ["x1", "x2"], classes, name
+    )
+
+
+def load_dataset(
+    name: str,
+    *,
+    seed: int = 0,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    standardize: bool = True,
+    n_samples: int = 500,
+    noise: float | None = None,
+    target: str | int = -1,
+) -> Splits:
+    """Load a dataset by name, CSV path or MNIST directory, split and standardised.
+
+    ``name`` is one of :func:`available_datasets`, a ``.csv`` file (``target`` picks the label
+    column, see :func:`load_csv`) or a directory of IDX files (:func:`load_mnist`; its test
+    set is the files' own). ``n_samples`` and ``noise`` apply to the synthetic datasets.
+    Splits are stratified by class; the standardiser is fitted on the training split only.
+
+    >>> s = load_dataset("moons", n_samples=200, seed=1)
+    >>> len(s.X_train), len(s.X_val), len(s.X_test), s.feature_names
+    (140, 30, 30, ['x1', 'x2'])
+    """
+    path = Path(name)
+    if name in _DESCRIPTIONS:
+        gen = np.random.default_rng([seed, 0])
+        synthetic = name in ("xor", "moons", "circles", "spiral")
+        table = _synthetic_table(name, n_samples, noise, gen) if synthetic else _sklearn_table(name)
+    elif path.suffix.lower() in (".csv", ".tsv", ".txt") or path.is_file():
+        table = load_csv(path, target, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+    elif path.is_dir():
+        return load_mnist(path, seed=seed, val_fraction=val_fraction, standardize=standardize)
+    else:
+        raise ValueError(
+            f"unknown dataset {name!r}: not a file or directory, and not one of "
+            f"{', '.join(_DESCRIPTIONS)}"
+        )
+    return _make_splits(table, seed, val_fraction, test_fraction, standardize)
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV files
+# ---------------------------------------------------------------------------------------------
+def _number(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def _looks_like_header(first: list[str], second: list[str] | None) -> bool:
+    # A header has a name where the data below it has a number.
+    if second is None:
+        return all(_number(c) is None for c in first)
+    return any(_number(a) is None and _number(b) is not None for a, b in zip(first, second))
+
+
+def load_csv(
+    path: str | Path,
+    target: str | int = -1,
+    *,
+    delimiter: str = ",",
+    header: bool | None = None,
+    task: str | None = None,
+) -> Table:
+    """Read a numeric CSV file; ``target`` (a column name or index, default the last) is the label.
+
+    ``header=None`` detects a header row. ``task=None`` picks classification when the target
+    has text labels, or at most 20 distinct integer values, and regression otherwise. Text
+    labels become classes 0, 1, ... in sorted order, kept in ``class_names``.
+
+    >>> import tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "pets.csv")
+    >>> _ = open(f, "w").write("weight,legs,kind\\n4.0,4,cat\\n30,4,dog\\n0.1,2,bird\\n")
+    >>> t = load_csv(f, target="kind")
+    >>> t.X.tolist(), t.y.tolist(), t.class_names
+    ([[4.0, 4.0], [30.0, 4.0], [0.10000000149011612, 2.0]], [1, 2, 0], ['bird', 'cat', 'dog'])
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        rows = [(reader.line_num, [c.strip() for c in r]) for r in reader if any(map(str.strip, r))]
+    if not rows:
+        raise DataError(f"{path} has no data")
+    if header is None:
+        header = _looks_like_header(rows[0][1], rows[1][1] if len(rows) > 1 else None)
+    width, first_line = len(rows[0][1]), rows[0][0]
+    names = rows[0][1] if header else [f"x{j}" for j in range(width)]
+    rows = rows[1:] if header else rows
+    if not rows:
+        raise DataError(f"{path} has a header but no data rows")
+    for line, row in rows:
+        if len(row) != width:
+            raise DataError(
+                f"{path} line {line} has {len(row)} fields, expected {width} "
+                f"(as on line {first_line})"
+            )
+
+    if isinstance(target, str) and target in names:
+        t = names.index(target)
+    elif isinstance(target, int) and -width <= target < width:
+        t = target % width
+    else:
+        have = ", ".join(repr(n) for n in names) if header else f"{width} unnamed columns"
+        raise DataError(f"{path} has no column {target!r}; it has {have}")
+
+    def column(j: int) -> str:
+        return f"column {names[j]!r}" if header else f"column {j}"
+
+    def parse(line: int, j: int, cell: str) -> float:
+        value = _number(cell)
+        if value is None or not math.isfinite(value):
+            problem = (
+                "is empty (missing values are not supported)"
+                if cell == ""
+                else "is not a number"
+                if value is None
+                else "is not a finite number"
+            )
+            raise DataError(f"{path} line {line}, {column(j)}: {cell!r} {problem}")
+        return value
+
+    features = [j for j in range(width) if j != t]
+    X = np.array([[parse(ln, j, row[j]) for j in features] for ln, row in rows], np.float32)
+    labels = [row[t] for _, row in rows]
+    numeric = all(_number(c) is not None for c in labels)
+    if task is None:
+        values = np.array([float(c) for c in labels]) if numeric else None
+        few_ints = numeric and (values == np.round(values)).all() and len(set(labels)) <= 20
+        task = "classification" if (not numeric or few_ints) else "regression"
+    if task == "regression":
+        y = np.array([parse(ln, t, row[t]) for ln, row in rows], np.float32)[:, None]
+        classes = None
+    elif task == "classification":
+        uniq = sorted(set(labels), key=(float if numeric else str))
+        classes, lookup = uniq, {c: i for i, c in enumerate(uniq)}
+        y = np.array([lookup[c] for c in labels], np.int64)
+    else:
+        raise ValueError(f"task must be 'classification', 'regression' or None, got {task!r}")
+    return Table(X, y, task, [names[j] for j in features], classes, path.stem, names[t])
+
+
+# ---------------------------------------------------------------------------------------------
+# IDX files (the MNIST format)
+# ---------------------------------------------------------------------------------------------
+# Magic number: two zero bytes, a type code, the number of dimensions; then one big-endian
+# uint32 per dimension, then the values, big-endian, C order.
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def load_idx(path: str | Path) -> np.ndarray:
+    """Read an IDX file (as MNIST and Fashion-MNIST ship), gzipped or not, into an array.
+
+    >>> import tempfile, os, struct
+    >>> f = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte")
+    >>> _ = open(f, "wb").write(bytes([0, 0, 8, 1]) + struct.pack(">I", 3) + bytes([7, 2, 1]))
+    >>> load_idx(f)
+    array([7, 2, 1], dtype=uint8)
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":  # the gzip magic, whatever the file is called
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as e:
+            raise DataError(f"{path} is a damaged gzip file: {e}") from None
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] not in _IDX_TYPES or raw[3] == 0:
+        raise DataError(
+            f"{path} is not an IDX file: it starts with {raw[:4].hex(' ') or 'nothing'}"
+            ", expected 00 00, a type code (08 09 0b 0c 0d 0e) and a dimension count"
+        )
+    ndim, start = raw[3], 4 + 4 * raw[3]
+    if len(raw) < start:
+        raise DataError(f"{path} is truncated: its header is cut short ({len(raw)} bytes)")
+    shape = struct.unpack(f">{ndim}I", raw[4:start])
+    dtype = np.dtype(_IDX_TYPES[raw[2]])
+    expected = start + math.prod(shape) * dtype.itemsize
+    if len(raw) != expected:
+        what = "truncated" if len(raw) < expected else "longer than its header says"
+        raise DataError(
+            f"{path} is {what}: shape {shape} of {dtype.name} needs {expected} bytes, "
+            f"the file has {len(raw)}"
+        )
+    return np.frombuffer(raw, dtype, offset=start).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _find_idx(directory: Path, stem: str) -> Path:
+    # Mirrors spell the names either "train-images-idx3-ubyte" or "train-images.idx3-ubyte".
+    dotted = stem.replace("-idx", ".idx")
+    for name in (stem, stem + ".gz", dotted, dotted + ".gz"):
+        if (directory / name).is_file():
+            return directory / name
+    raise FileNotFoundError(
+        f"{directory} has no {stem} (nor {stem}.gz): expected the four MNIST "
+        "files train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+        "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte"
+    )
+
+
+def load_mnist(
+    directory: str | Path,
+    *,
+    seed: int = 0,
+    val_fraction: float = 0.1,
+    flatten: bool = True,
+    standardize: bool = False,
+) -> Splits:
+    """MNIST or Fashion-MNIST from its four IDX files; pixels scaled to [0, 1] as float32.
+
+    Images come flattened to ``(n, 784)`` or, with ``flatten=False``, as ``(n, 1, 28, 28)``.
+    The validation split is carved from the training files (stratified); the test split is
+    the t10k files. Example: ``load_mnist("~/data/fashion-mnist").X_train.shape``.
+    """
+    directory = Path(directory).expanduser()
+    parts = {}
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images = load_idx(_find_idx(directory, f"{prefix}-images-idx3-ubyte"))
+        labels = load_idx(_find_idx(directory, f"{prefix}-labels-idx1-ubyte"))
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise DataError(
+                f"{directory}: {prefix} images {images.shape} and labels "
+                f"{labels.shape} do not match (expected (n, rows, cols) and (n,))"
+            )
+        X = images.astype(np.float32) / 255.0
+        parts[split] = (X.reshape(len(X), -1) if flatten else X[:, None], labels.astype(np.int64))
+    (X, y), (X_test, y_test) = parts["train"], parts["test"]
+    train, val, _ = _split_indices(y, True, np.random.default_rng([seed, 1]), val_fraction, 0.0)
+    st = Standardizer.fit(X[train]) if standardize else None
+    norm = st if st else (lambda a: a)
+    rows, cols = images.shape[1:]
+    num_classes = int(max(y.max(), y_test.max())) + 1
+    return Splits(
+        name=directory.name,
+        task="classification",
+        X_train=norm(X[train]),
+        y_train=y[train],
+        X_val=norm(X[val]),
+        y_val=y[val],
+        X_test=norm(X_test),
+        y_test=y_test,
+        num_classes=num_classes,
+        feature_names=[f"pixel_{r}_{c}" for r in range(rows) for c in range(cols)],
+        class_names=[str(c) for c in range(num_classes)],
+        standardizer=st,
+        seed=seed,
+        target_name="label",
+    )
