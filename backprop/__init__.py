@@ -83,3 +83,12 @@ from .tensor import (
 )
 
 __version__ = "0.1.0"
+
+from . import checkpoint as checkpoint
+from . import data as data
+from .checkpoint import CheckpointError as CheckpointError
+from .checkpoint import load_checkpoint as load_checkpoint
+from .checkpoint import save_checkpoint as save_checkpoint
+from .data import load_dataset as load_dataset
+
+from .explain import draw, explain, summary, textbook, to_dot, trace  # noqa: E402, F401
