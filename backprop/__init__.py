@@ -90,5 +90,3 @@ from .checkpoint import CheckpointError as CheckpointError
 from .checkpoint import load_checkpoint as load_checkpoint
 from .checkpoint import save_checkpoint as save_checkpoint
 from .data import load_dataset as load_dataset
-
-from .explain import draw, explain, summary, textbook, to_dot, trace  # noqa: E402, F401
