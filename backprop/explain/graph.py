@@ -110,6 +110,7 @@ class Graph:
                     for k, p in enumerate(node.op.parents)
                 ]
         self.output = self._by_id[id(output)]
+        self.pinned: set[int] = set()  # nodes kept in the named view although unnamed
 
     def node(self, t) -> Node:
         """The node of a tensor, or of a name."""
@@ -152,7 +153,7 @@ class Graph:
             )
         out = fn.backward(g)
         res = []
-        for (k, p), r in zip(child.inputs, out):
+        for (_k, p), r in zip(child.inputs, out):
             if r is None or not isinstance(p, Node) or not p.tensor.requires_grad:
                 res.append(None)
                 continue
@@ -187,7 +188,7 @@ class Graph:
             g = grads.get(n.index)
             if g is None or n.op is None:
                 continue
-            for (k, p), r in zip(n.inputs, self.vjp(n, g)):
+            for (_k, p), r in zip(n.inputs, self.vjp(n, g)):
                 if r is not None:
                     grads[p.index] = grads[p.index] + r if p.index in grads else r
         return grads
@@ -195,15 +196,22 @@ class Graph:
     # -- the named view --------------------------------------------------------------------
     def keep(self, n: Node, detail: str) -> bool:
         """Whether node ``n`` is a node of the view (else it is folded into an edge)."""
-        return detail == "ops" or n.is_leaf or n.user_named or n is self.output
+        return (
+            detail == "ops"
+            or n.is_leaf
+            or n.user_named
+            or n is self.output
+            or n.index in self.pinned
+        )
 
     def resolve_detail(self, detail: str) -> str:
         if detail not in ("auto", "named", "ops"):
             raise ValueError(f"detail must be 'auto', 'named' or 'ops', not {detail!r}")
         if detail != "auto":
             return detail
-        named_inner = any(n.user_named and not n.is_leaf and n is not self.output
-                          for n in self.nodes)
+        named_inner = any(
+            n.user_named and not n.is_leaf and n is not self.output for n in self.nodes
+        )
         return "named" if named_inner else "ops"
 
     def local(self, child: Node, g, detail: str) -> dict[int, np.ndarray]:
@@ -218,7 +226,7 @@ class Graph:
             if n is not child and self.keep(n, detail):
                 out[n.index] = out[n.index] + gn if n.index in out else gn
                 continue
-            for (k, p), r in zip(n.inputs, self.vjp(n, gn)):
+            for (_k, p), r in zip(n.inputs, self.vjp(n, gn)):
                 if r is not None:
                     pending[p.index] = pending[p.index] + r if p.index in pending else r
         return out
@@ -240,8 +248,7 @@ class Graph:
                     stack.append((p, c))
         if len(routes) > limit:
             return f"sum over {len(routes)}+ routes through unnamed ops"
-        texts = [" x ".join(r) if len(r) == 1 else " x ".join(f"[{f}]" for f in r)
-                 for r in routes]
+        texts = [" x ".join(r) if len(r) == 1 else " x ".join(f"[{f}]" for f in r) for r in routes]
         return " + ".join(texts) if len(texts) < 2 else " + ".join(f"({t})" for t in texts)
 
     def view_parents(self, child: Node, detail: str) -> list[Node]:

@@ -1,0 +1,208 @@
+"""``trace``: the backward pass as ordered steps, printable as a table and exportable as JSON.
+
+At each step one node is visited (outputs before inputs); the gradient arriving there is
+multiplied by each edge's local partial (the engine's rule for that op) and sent to the parent;
+where several contributions reach one node -- a shared weight, a tensor used twice -- they are
+added, and the step says so.
+
+>>> import backprop as bp
+>>> w = bp.tensor(2.0, requires_grad=True, name="w", dtype=bp.float64)
+>>> y = w * w; y.name = "y"
+>>> t = bp.trace(y)
+>>> [(s.node, [c.to for c in s.sends]) for s in t.steps]
+[('y', ['w']), ('w', [])]
+>>> float(t.gradients["w"])
+4.0
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..tensor import Tensor
+from .graph import Graph
+from .paths import _arr, _local_jacobian
+
+
+@dataclass
+class Send:
+    """One contribution: ``upstream * d node / d to``, and the total at ``to`` after adding it."""
+
+    to: str
+    formula: str
+    local: object  # the local partial when small enough to show, else None
+    contribution: np.ndarray
+    total_after: np.ndarray
+    n_received: int  # how many contributions ``to`` has received, this one included
+
+
+@dataclass
+class Step:
+    index: int
+    node: str
+    op: str
+    value: np.ndarray
+    upstream: np.ndarray  # d output / d node: the gradient arriving here, complete
+    sends: list[Send] = field(default_factory=list)
+    received: int = 0  # contributions summed into ``upstream``
+
+
+@dataclass
+class Trace:
+    """The ordered steps of one backward pass, and the gradient of every parameter."""
+
+    output: str
+    view: str
+    steps: list[Step]
+    gradients: dict[str, np.ndarray]
+
+    def table(self) -> str:
+        """The steps as a text table (one row per contribution sent)."""
+        head = (
+            "step",
+            "node",
+            "upstream dL/dnode",
+            "-> to",
+            "local partial",
+            "contribution",
+            "total at 'to'",
+        )
+        rows = []
+        for s in self.steps:
+            up = _arr(s.upstream) + (f" (sum of {s.received})" if s.received > 1 else "")
+            if not s.sends:
+                what = "parameter: gradient final" if s.op == "leaf" else "no parents need grad"
+                rows.append((str(s.index), s.node, up, "", what, "", ""))
+            for j, c in enumerate(s.sends):
+                acc = _arr(c.total_after) + (
+                    f" (accumulated, {c.n_received})" if c.n_received > 1 else ""
+                )
+                loc = (
+                    c.formula
+                    if c.local is None
+                    else (
+                        f"{c.formula} = {_arr(c.local)}" if len(c.formula) <= 32 else _arr(c.local)
+                    )
+                )
+                rows.append(
+                    (
+                        str(s.index) if j == 0 else "",
+                        s.node if j == 0 else "",
+                        up if j == 0 else "",
+                        c.to,
+                        loc,
+                        _arr(c.contribution),
+                        acc,
+                    )
+                )
+        widths = [min(max(len(r[i]) for r in rows + [head]), 40) for i in range(len(head))]
+
+        def line(r):
+            return " | ".join(
+                (x if len(x) <= w else x[: w - 3] + "...").ljust(w) for x, w in zip(r, widths)
+            ).rstrip()
+
+        sep = "-+-".join("-" * w for w in widths)
+        return "\n".join([line(head), sep] + [line(r) for r in rows])
+
+    def __str__(self) -> str:
+        return f"backward pass from {self.output} ({self.view} view)\n{self.table()}"
+
+    def to_dict(self) -> dict:
+        def v(a):
+            return None if a is None else np.asarray(a).tolist()
+
+        return {
+            "output": self.output,
+            "view": self.view,
+            "steps": [
+                {
+                    "step": s.index,
+                    "node": s.node,
+                    "op": s.op,
+                    "value": v(s.value),
+                    "upstream": v(s.upstream),
+                    "contributions_received": s.received,
+                    "sends": [
+                        {
+                            "to": c.to,
+                            "formula": c.formula,
+                            "local_partial": v(c.local),
+                            "contribution": v(c.contribution),
+                            "total_after": v(c.total_after),
+                            "accumulated": c.n_received > 1,
+                        }
+                        for c in s.sends
+                    ],
+                }
+                for s in self.steps
+            ],
+            "gradients": {k: v(g) for k, g in self.gradients.items()},
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+
+def trace(output: Tensor, detail: str = "auto") -> Trace:
+    """Replay the backward pass from scalar ``output`` step by step (no ``.grad`` is touched).
+
+    ``detail`` as in ``explain``: ``"named"`` visits only named tensors, ``"ops"`` every op.
+    Call it before ``backward()`` (or after ``backward(retain_graph=True)``).
+
+    >>> import backprop as bp
+    >>> a = bp.tensor(3.0, requires_grad=True, name="a", dtype=bp.float64)
+    >>> b = a * 2.0; b.name = "b"
+    >>> c = a + b; c.name = "c"     # a reaches c twice: directly and through b
+    >>> t = bp.trace(c)
+    >>> t.steps[-1].node, t.steps[-1].received, float(t.gradients["a"])
+    ('a', 2, 3.0)
+    >>> '"accumulated": true' in t.to_json()
+    True
+    """
+    G = Graph(output)
+    if output.data.size != 1:
+        raise ValueError(f"trace needs a scalar output; this one has shape {output.shape}")
+    view = G.resolve_detail(detail)
+    kept = [n for n in G.nodes if G.keep(n, view) and n.tensor.requires_grad]
+    pending: dict[int, np.ndarray] = {G.output.index: np.ones_like(G.output.value)}
+    received: dict[int, int] = {G.output.index: 1}
+    steps: list[Step] = []
+    # ops first, outputs before inputs; then the parameters, whose gradients are now final
+    order = [n for n in reversed(kept) if not n.is_leaf] + [n for n in kept if n.is_leaf]
+    for n in order:
+        if n.index not in pending:
+            continue
+        g = pending[n.index]
+        step = Step(len(steps) + 1, n.name, n.op_name, n.value, g, received=received[n.index])
+        steps.append(step)
+        if n.is_leaf:
+            continue
+        contrib = G.local(n, g, view)
+        for p in G.view_parents(n, view):
+            if p.index not in contrib:
+                continue
+            r = contrib[p.index]
+            pending[p.index] = pending[p.index] + r if p.index in pending else r
+            received[p.index] = received.get(p.index, 0) + 1
+            local = _local_jacobian(G, n, p, view)
+            if local is not None and np.ndim(local) == 2:
+                local = None if local.size > 16 else local
+            step.sends.append(
+                Send(
+                    p.name,
+                    G.edge_formula(n, p, view),
+                    local,
+                    r,
+                    pending[p.index],
+                    received[p.index],
+                )
+            )
+    grads = {n.name: pending[n.index] for n in kept if n.is_param and n.index in pending}
+    return Trace(G.output.name, view, steps, grads)
+
+
+__all__ = ["Send", "Step", "Trace", "trace"]
