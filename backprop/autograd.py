@@ -50,6 +50,10 @@ class OpError(ValueError):
     """An op was given inputs it cannot take (shapes, dtypes); the message names the op."""
 
 
+class OpIndexError(OpError, IndexError):
+    """An index out of range. Also an IndexError, so ``for row in t`` stops at the end."""
+
+
 class Function:
     """One node of the computational graph: an op applied to its inputs.
 
@@ -124,7 +128,8 @@ def _shape_str(d) -> str:
 
 def _op_error(cls, datas, e: Exception) -> OpError:
     shapes = ", ".join(_shape_str(d) for d in datas)
-    return OpError(f"{cls.name}: {e} (input shapes: {shapes})")
+    kind = OpIndexError if isinstance(e, IndexError) else OpError
+    return kind(f"{cls.name}: {e} (input shapes: {shapes})")
 
 
 def _user_stack() -> list:
@@ -156,7 +161,31 @@ def _check_finite(fn, cls, inputs, arr, phase: str, which: str = "output") -> No
     )
 
 
-class no_grad(ContextDecorator):
+class _Switch(ContextDecorator):
+    """Sets one ``mode`` flag for a ``with`` block or a decorated call.
+
+    The previous values are kept on a stack, so one instance can decorate a function that
+    recurses or be nested in itself. ``@bp.no_grad`` works without parentheses, as in PyTorch.
+    """
+
+    _flag = ""
+    _value = False
+
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        return self(func) if callable(func) else self
+
+    def __enter__(self):
+        self.__dict__.setdefault("_prev", []).append(getattr(mode, self._flag))
+        setattr(mode, self._flag, self._value)
+        return self
+
+    def __exit__(self, *exc):
+        setattr(mode, self._flag, self._prev.pop())
+        return False
+
+
+class no_grad(_Switch):
     """Context manager and decorator: ops inside record no graph (inference, weight updates).
 
     >>> import backprop as bp
@@ -167,27 +196,13 @@ class no_grad(ContextDecorator):
     False
     """
 
-    def __enter__(self):
-        self._prev = mode.grad_enabled
-        mode.grad_enabled = False
-        return self
-
-    def __exit__(self, *exc):
-        mode.grad_enabled = self._prev
-        return False
+    _flag, _value = "grad_enabled", False
 
 
-class enable_grad(ContextDecorator):
+class enable_grad(_Switch):
     """Turn graph recording back on inside a ``no_grad`` block."""
 
-    def __enter__(self):
-        self._prev = mode.grad_enabled
-        mode.grad_enabled = True
-        return self
-
-    def __exit__(self, *exc):
-        mode.grad_enabled = self._prev
-        return False
+    _flag, _value = "grad_enabled", True
 
 
 def is_grad_enabled() -> bool:
@@ -198,7 +213,7 @@ def set_grad_enabled(enabled: bool) -> None:
     mode.grad_enabled = bool(enabled)
 
 
-class detect_anomaly(ContextDecorator):
+class detect_anomaly(_Switch):
     """Raise at the first NaN or Inf made in the forward or the backward pass.
 
     The error names the op, its input shapes and the line of the user's code that created it.
@@ -213,14 +228,7 @@ class detect_anomaly(ContextDecorator):
     backprop.autograd.AnomalyError: detect_anomaly: op 'log' produced NaN ...
     """
 
-    def __enter__(self):
-        self._prev = mode.anomaly
-        mode.anomaly = True
-        return self
-
-    def __exit__(self, *exc):
-        mode.anomaly = self._prev
-        return False
+    _flag, _value = "anomaly", True
 
 
 def unbroadcast(g, shape: tuple):
@@ -282,7 +290,7 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
                 f"{tuple(root.data.shape)}"
             )
     if root._ctx is None:  # backward on a leaf: its gradient with respect to itself
-        _to_leaf(root, g, fresh=False)
+        _to_leaf(root, g, is_fresh=False)
         return
 
     anomaly = mode.anomaly
@@ -308,7 +316,8 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
             if r is None or not isinstance(p, Tensor) or not p.requires_grad:
                 continue
             if anomaly:
-                _check_finite(fn, type(fn), [p.data], r, "backward", "gradient")
+                datas = [getattr(q, "data", q) for q in fn.parents]
+                _check_finite(fn, type(fn), datas, r, "backward", "gradient")
             _accumulate(p, r, r is not g and getattr(r, "base", None) is None, grads, fresh)
 
 

@@ -100,6 +100,8 @@ class Pow(Function):
         a, p = self.saved, self.p
         if p == 2:
             return (g * (2 * a),)
+        if p == 0:  # a^0 is constant; p * a^-1 would be 0 * inf = NaN at a = 0
+            return (np.zeros_like(g),)
         return (g * (p * a ** (p - 1)),)
 
 

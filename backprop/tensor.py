@@ -53,12 +53,16 @@ def _resolve_dtype(dtype) -> np.dtype | None:
 
 
 def _to_array(data: Any, dtype) -> Any:
-    """PyTorch's rules: NumPy arrays keep their dtype; Python floats become the default dtype."""
+    """PyTorch's rules: NumPy arrays keep their dtype; Python floats become the default dtype.
+
+    Arrays are copied, as ``torch.tensor`` does: a tensor that shared the caller's array would
+    change it behind the caller's back at the first in-place update (an optimizer step).
+    """
     dt = _resolve_dtype(dtype)
     if isinstance(data, Tensor):
         data = data.data
     if backend.is_array(data):
-        return data if dt is None or data.dtype == dt else data.astype(dt)
+        return data.copy() if dt is None or data.dtype == dt else data.astype(dt)
     if isinstance(data, np.generic):
         return np.asarray(data, dtype=dt)
     arr = np.asarray(data)
