@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import time
 from pathlib import Path
@@ -271,7 +272,8 @@ def save_checkpoint(
 
 def _remove_unreferenced(directory: Path, keep: set[str]) -> None:
     for p in directory.iterdir():
-        ours = p.name.endswith(".safetensors") and p.name.split("-")[0] in ("model", "optimizer")
+        # Only names this module makes: a user's own "model-best.safetensors" is left alone.
+        ours = re.fullmatch(r"(model|optimizer)-[0-9a-f]{8}\.safetensors", p.name) is not None
         stale_tmp = p.name.startswith(f".{MANIFEST}.") and p.name.endswith(".tmp")
         if (ours or stale_tmp) and p.name not in keep:
             try:

@@ -124,12 +124,14 @@ def test_manifest_is_readable_json(tmp_path):
 
 def test_no_optimizer_and_overwrite_cleans_up(tmp_path):
     save_checkpoint(tmp_path, {"w": np.zeros(2)}, adam_state())
+    (tmp_path / "model-best.safetensors").write_bytes(b"the user's own file")
     save_checkpoint(tmp_path, {"w": np.ones(2)})
     model, optim, meta = load_checkpoint(tmp_path)
     assert optim is None and meta == {}
     np.testing.assert_array_equal(model["w"], np.ones(2))
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert len(names) == 2 and names[0] == "checkpoint.json", names  # old files deleted
+    assert len(names) == 3 and names[0] == "checkpoint.json", names  # old files deleted
+    assert "model-best.safetensors" in names
 
 
 def test_bad_values_are_rejected_before_anything_is_written(tmp_path):
