@@ -10,6 +10,7 @@
 """
 
 from . import textbook
+from .checker import Report, check
 from .counts import Summary, summary
 from .paths import Edge, Explanation, Path, explain
 from .picture import draw, to_dot
@@ -17,6 +18,8 @@ from .steps import Trace, trace
 
 __all__ = [
     "Edge",
+    "Report",
+    "check",
     "Explanation",
     "Path",
     "Summary",
