@@ -34,7 +34,7 @@ from .graph import Graph
 def printed_tolerance(claim) -> float:
     """Half a unit in the last printed digit: ``0.009`` -> ``0.0005``; ``0.2465`` -> ``5e-05``.
 
-    >>> round(printed_tolerance("0.00019"), 12), round(printed_tolerance(0.5), 12)
+    >>> round(printed_tolerance("0.00019"), 9), round(printed_tolerance(0.5), 9)
     (5e-06, 0.05)
     """
     text = claim if isinstance(claim, str) else repr(float(claim))
