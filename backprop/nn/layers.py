@@ -1,0 +1,142 @@
+"""Layers: Linear, Identity, Dropout, Flatten and the Sequential container.
+
+>>> import backprop as bp
+>>> bp.manual_seed(0)
+>>> net = bp.nn.Sequential(bp.nn.Linear(4, 8), bp.nn.Tanh(), bp.nn.Linear(8, 1))
+>>> net(bp.randn(5, 4)).shape
+(5, 1)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+from .. import ops
+from ..tensor import Tensor, get_default_dtype
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    """``y = x W^T + b``: 003's ``s = W o`` for a batch of row vectors.
+
+    ``weight`` has shape (out_features, in_features) as in PyTorch, and both it and ``bias``
+    start as U(-1/sqrt(in_features), 1/sqrt(in_features)), PyTorch's default.
+
+    >>> import backprop as bp
+    >>> Linear(3, 2).weight.shape
+    (2, 3)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        dt = dtype or get_default_dtype()
+        self.weight = Parameter(np.zeros((self.out_features, self.in_features), dt))
+        if bias:
+            self.bias = Parameter(np.zeros(self.out_features, dt))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Identity(Module):
+    """Returns its input (a placeholder, e.g. for "no activation")."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` while training; pass through in ``eval()``."""
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be between 0 and 1, got {p}")
+        self.p = p
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout(input, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Flatten(Module):
+    """Flatten dims ``start_dim`` to ``end_dim`` into one (images to vectors)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return ops.flatten(input, self.start_dim, self.end_dim)
+
+
+class Sequential(Module):
+    """Modules applied one after another; they are named ``"0"``, ``"1"``, ... as in PyTorch.
+
+    >>> import backprop as bp
+    >>> net = bp.nn.Sequential(bp.nn.Linear(2, 3), bp.nn.ReLU())
+    >>> len(net), type(net[0]).__name__
+    (2, 'Linear')
+    """
+
+    def __init__(self, *modules: Module):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            for name, m in modules[0].items():
+                self.add_module(str(name), m)
+        else:
+            for i, m in enumerate(modules):
+                self.add_module(str(i), m)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        object.__setattr__(self, "_layers", tuple(self._modules.values()))
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        super().add_module(name, module)
+        if "_layers" in self.__dict__:
+            self._refresh()
+
+    def append(self, module: Module) -> Sequential:
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def forward(self, input):
+        for layer in self._layers:
+            input = layer(input)
+        return input
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return Sequential(*list(self._modules.values())[idx])
+        return list(self._modules.values())[idx]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())

@@ -1,0 +1,278 @@
+"""Module and Parameter: PyTorch's way of building networks out of parts.
+
+A ``Module`` registers every ``Parameter`` and sub-``Module`` assigned to one of its attributes,
+so ``parameters()``, ``named_parameters()`` and ``state_dict()`` find them with the same dotted
+names PyTorch uses (``"0.weight"`` for the first layer of a ``Sequential``). The values are kept
+as ordinary attributes as well, so ``self.weight`` in a forward pass is a plain attribute read.
+
+>>> import backprop as bp
+>>> class Net(bp.nn.Module):
+...     def __init__(self):
+...         super().__init__()
+...         self.fc = bp.nn.Linear(3, 2)
+...     def forward(self, x):
+...         return self.fc(x)
+>>> [(name, p.shape) for name, p in Net().named_parameters()]
+[('fc.weight', (2, 3)), ('fc.bias', (2,))]
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..backend import to_numpy
+from ..tensor import Tensor, _resolve_dtype
+
+
+class Parameter(Tensor):
+    """A tensor that is a module's learnable weight: it requires grad and registers itself.
+
+    >>> import backprop as bp
+    >>> p = bp.nn.Parameter(bp.zeros(2))
+    >>> p.requires_grad, p.shape
+    (True, (2,))
+    """
+
+    def __init__(self, data: Any = None, requires_grad: bool = True):
+        if data is None:
+            data = np.zeros(0, dtype=np.float32)
+        super().__init__(data.data if isinstance(data, Tensor) else data,
+                         requires_grad=requires_grad)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class IncompatibleKeys(NamedTuple):
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class Module:
+    """Base class of layers and networks: subclass it and define ``forward``.
+
+    Calling a module calls ``forward``. ``training`` is True after construction; ``eval()``
+    turns it off (Dropout then passes its input through) and ``train()`` back on.
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def forward(self, *args, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # -- registration ---------------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        params = self.__dict__.get("_parameters")
+        if isinstance(value, (Parameter, Module)) and params is None:
+            raise AttributeError(
+                f"cannot assign {type(value).__name__} '{name}' before Module.__init__() call"
+            )
+        if params is not None:
+            mods, bufs = self._modules, self._buffers
+            if isinstance(value, Parameter):
+                mods.pop(name, None)
+                bufs.pop(name, None)
+                params[name] = value
+            elif isinstance(value, Module):
+                params.pop(name, None)
+                bufs.pop(name, None)
+                mods[name] = value
+            elif name in params or name in mods:
+                if value is not None:
+                    kind = "Parameter" if name in params else "Module"
+                    raise TypeError(f"cannot assign {type(value).__name__} as '{name}' "
+                                    f"({kind} or None expected)")
+                (params if name in params else mods)[name] = None
+            elif name in bufs:
+                bufs[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` under ``name`` (None keeps the slot, as for ``bias=False``)."""
+        if param is None:
+            self._parameters[name] = None
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
+
+    def register_buffer(self, name: str, tensor: Tensor | None) -> None:
+        """A non-learnable tensor that is part of the state (saved in ``state_dict``)."""
+        self._buffers[name] = tensor
+        object.__setattr__(self, name, tensor)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        self._modules[name] = module
+        object.__setattr__(self, name, module)
+
+    # -- traversal ------------------------------------------------------------------------
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and every module below it, with dotted names (itself is ``""``)."""
+        stack = [(prefix, self)]
+        seen: set[int] = set()
+        while stack:
+            name, m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            yield name, m
+            children = [(f"{name}.{k}" if name else k, c) for k, c in m._modules.items()
+                        if c is not None]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for k, c in self._modules.items():
+            if c is not None:
+                yield k, c
+
+    def children(self) -> Iterator[Module]:
+        for _, c in self.named_children():
+            yield c
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True
+                         ) -> Iterator[tuple[str, Parameter]]:
+        """``(name, parameter)`` pairs, each shared parameter once, in registration order."""
+        seen: set[int] = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mname, m in mods:
+            for k, p in m._parameters.items():
+                if p is None or id(p) in seen:
+                    continue
+                seen.add(id(p))
+                yield (f"{mname}.{k}" if mname else k), p
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        for mname, m in self.named_modules(prefix):
+            for k, b in m._buffers.items():
+                if b is not None:
+                    yield (f"{mname}.{k}" if mname else k), b
+
+    def apply(self, fn) -> Module:
+        """Call ``fn(m)`` on every submodule, then on this one (e.g. to initialise weights)."""
+        for c in self.children():
+            c.apply(fn)
+        fn(self)
+        return self
+
+    # -- state ----------------------------------------------------------------------------
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
+        """Parameters and buffers by dotted name as NumPy arrays (sharing memory, as PyTorch's
+        tensors do). The keys and shapes are PyTorch's, so weights move between the two:
+
+        >>> import backprop as bp
+        >>> sorted(bp.nn.Sequential(bp.nn.Linear(4, 3), bp.nn.ReLU()).state_dict())
+        ['0.bias', '0.weight']
+        """
+        out: OrderedDict[str, np.ndarray] = OrderedDict()
+        for mname, m in self.named_modules():
+            for registry in (m._parameters, m._buffers):
+                for k, t in registry.items():
+                    if t is not None:
+                        out[f"{mname}.{k}" if mname else k] = t.data
+        return out
+
+    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy arrays (NumPy, backprop or torch tensors) into the parameters, in place.
+
+        With ``strict`` every key must match and every shape must agree.
+        """
+        own = {}
+        for mname, m in self.named_modules():
+            for registry in (m._parameters, m._buffers):
+                for k, t in registry.items():
+                    if t is not None:
+                        own[f"{mname}.{k}" if mname else k] = t
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if strict and (missing or unexpected):
+            raise KeyError(
+                f"load_state_dict: missing keys {missing}, unexpected keys {unexpected} "
+                f"for {type(self).__name__}"
+            )
+        for k, t in own.items():
+            if k not in state_dict:
+                continue
+            value = state_dict[k]
+            arr = to_numpy(value.data if isinstance(value, Tensor) else np.asarray(value))
+            if arr.shape != t.data.shape:
+                raise ValueError(
+                    f"load_state_dict: '{k}' has shape {tuple(arr.shape)} in the state dict "
+                    f"but {tuple(t.data.shape)} in the model"
+                )
+            t.data[...] = arr
+        return IncompatibleKeys(missing, unexpected)
+
+    # -- modes, gradients, dtype ----------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients (set them to None, as PyTorch does by default)."""
+        for p in self.parameters():
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad[...] = 0
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def to(self, dtype) -> Module:
+        """Convert every floating parameter and buffer to ``dtype`` (``bp.float64``...)."""
+        dt = _resolve_dtype(dtype)
+        for _, m in self.named_modules():
+            for registry in (m._parameters, m._buffers):
+                for t in registry.values():
+                    if t is not None and t.data.dtype.kind == "f" and t.data.dtype != dt:
+                        t.data = t.data.astype(dt)
+                        t.grad = None
+        return self
+
+    def double(self) -> Module:
+        return self.to(np.float64)
+
+    def float(self) -> Module:
+        return self.to(np.float32)
+
+    # -- printing -------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"({k}): " + repr(c).replace("\n", "\n  ") for k, c in self.named_children()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
