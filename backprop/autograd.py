@@ -323,6 +323,10 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
 
 def _accumulate(p: Tensor, r, is_fresh: bool, grads: dict, fresh: set) -> None:
     pd = p.data
+    if type(r) is not np.ndarray and not backend.is_array(r):
+        # NumPy returns 0-d results as immutable scalars, which `prev += r` would not update
+        r = np.asarray(r)
+        is_fresh = True
     if r.shape != pd.shape:
         r = unbroadcast(r, pd.shape)
         is_fresh = True

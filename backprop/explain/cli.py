@@ -1,0 +1,122 @@
+"""The ``backprop example`` subcommand: the lectures' worked examples from the command line.
+
+backprop example --list
+backprop example linear-000 --out pictures/
+backprop example shared-2221-004 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from . import examples
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``example`` on an argparse subparsers object."""
+    p = subparsers.add_parser(
+        "example", help="run a worked example of the lectures (forward, backward, update)"
+    )
+    p.add_argument("name", nargs="?", help="the example's name (see --list)")
+    p.add_argument("--list", action="store_true", help="list the examples and their lectures")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--out", default="runs/examples", help="folder for the graph pictures")
+    p.set_defaults(func=main)
+    return p
+
+
+def _v(a) -> str:
+    a = np.asarray(a)
+    if a.size == 1:
+        return f"{a.item():.6g}"
+    return np.array2string(a, precision=5, suppress_small=True).replace("\n", "\n      ")
+
+
+def _section(title: str) -> str:
+    return f"\n== {title} " + "=" * max(0, 70 - len(title))
+
+
+def render(res: dict) -> str:
+    """The example as text: givens, forward values, backward steps, gradient, update."""
+    out = [f"{res['name']}  ({res['lecture']})  {res['title']}"]
+    if "givens" in res:
+        out.append(_section("givens"))
+        out += [f"  {k}: {v}" for k, v in res["givens"].items()]
+    if "forward" in res:
+        out.append(_section("forward values"))
+        out += [f"  {k} = {_v(v)}" for k, v in res["forward"].items()]
+    if "trace" in res:
+        out.append(_section("backward pass, step by step"))
+        out.append(res["trace"].table())
+    if "explanation" in res:
+        out.append(_section("one gradient as a sum over chain-rule paths"))
+        out.append(str(res["explanation"]))
+    if "textbook" in res:
+        out.append(_section("003's delta recursion (pure NumPy reference)"))
+        out.append(res["textbook"]["text"])
+        diff = res["textbook"]["max_abs_difference_vs_engine"]
+        out.append(f"  max |G(l) - engine gradient| = {diff:.3g}")
+    if "gradient" in res:
+        out.append(_section("gradient"))
+        out += [f"  dL/d{k} = {_v(v)}" for k, v in res["gradient"].items()]
+        for k, v in res.get("closed_form", {}).items():
+            out.append(f"  closed form {k} = {_v(v)}")
+        for k, v in res.get("input_gradients", {}).items():
+            out.append(f"  {k} = {_v(v)}")
+        if res.get("backward_disagrees"):
+            out.append(f"  WARNING: Tensor.backward() disagrees for {res['backward_disagrees']}")
+    if "update" in res:
+        out.append(_section(f"update (learning rate {res['lr']})"))
+        out += [f"  {k} = {_v(v)}" for k, v in res["update"].items()]
+    for key in ("sgd_step", "minibatch_sgd_step"):
+        if key in res:
+            out.append(_section(key.replace("_", " ")))
+            out += [f"  {k} = {_v(v)}" for k, v in res[key].items()]
+    if "answers" in res:
+        out.append(_section("classwork answers (001)"))
+        out += [f"  {k}: {v}" for k, v in res["answers"].items()]
+    if "layer_gradient_norms" in res:
+        out.append(_section("per-layer gradient norms ||dL/dW(l)||"))
+        for act, ns in res["layer_gradient_norms"].items():
+            out.append(f"  {act:8s} " + " ".join(f"{n:.2e}" for n in ns))
+    if "check" in res:
+        out.append(_section("the lecture's printed numbers, checked"))
+        out.append(str(res["check"]))
+    if res.get("discrepancies"):
+        out.append(_section("discrepancies (quantity: printed -> computed)"))
+        for d in res["discrepancies"]:
+            comp = d["computed"]
+            comp = f"{comp:.6g}" if isinstance(comp, float) else comp
+            out.append(f"  {d['quantity']}: {d['printed']} -> {comp}")
+            out.append(f"      line: {d['line']}")
+            if d.get("why") and d["why"] != "formula":
+                out.append(f"      why:  {d['why']}")
+    for n in res.get("notes", []):
+        out.append(f"note: {n}")
+    if res.get("picture"):
+        out.append(f"\npicture: {res['picture']}")
+    return "\n".join(out)
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.list or not args.name:
+        rows = examples.names()
+        if args.json:
+            print(json.dumps([{"name": n, "lecture": f, "title": t} for n, f, t in rows], indent=2))
+        else:
+            for n, f, t in rows:
+                print(f"{n:18s} {f:28s} {t}")
+        return 0
+    try:
+        res = examples.run(args.name, out_dir=args.out)
+    except KeyError as e:
+        print(e.args[0])
+        return 2
+    if args.json:
+        print(json.dumps(examples.to_jsonable(res), indent=2))
+    else:
+        print(render(res))
+    return 0

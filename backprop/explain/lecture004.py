@@ -1,0 +1,240 @@
+"""Lecture 004's 2-2-2-1 shared-weight sigmoid network, rebuilt and checked line by line.
+
+The network (004): ``h11 = b_h11 + w1 x1 + w2 x2`` and ``h12 = b_h12 + w1 x1 + w2 x2`` share
+``w1, w2``; ``h21 = b_h21 + w3 a11 + w4 a12`` and ``h22 = b_h22 + w3 a11 + w4 a12`` share
+``w3, w4``; ``z = b_z + w5 a21 + w6 a22``; every ``a = sigma(h)``, ``y_pred = sigma(z)`` and
+``L = 1/2 (y - y_pred)^2`` (the 1/2 of its first slide).
+
+What the lecture prints as givens: ``x2 = 0.6``, ``w1 = 0.16``; read off its arithmetic:
+``x1 = 0.3`` (``(0.0005 + 0.0007)(0.3)`` for dL/dw1), ``w3 = 0.14`` (``(0.009 + 0.009)(0.14)``),
+``w5 = w6 = 0.14`` (``(0.249)(0.14)`` for dL/da21 and dL/da22). Not printed, so inferred:
+
+* hidden biases ``b_h11 = b_h12 = b_h21 = b_h22 = 0`` (no bias value appears anywhere);
+* ``w2`` from the printed ``h11 = 0.023``: ``w2 = (0.023 - w1 x1) / x2 = -1/24``;
+* ``w4`` from the printed ``h21 = h22 = 0.158``: ``w4 = 0.158 / sigma(h11) - w3``;
+* ``b_z`` from the printed ``z = 0.295``: ``b_z = 0.295 - (w5 + w6) sigma(0.158)``;
+* ``y`` from the printed ``dL/dz = 0.249``: ``y = y_pred - 0.249 / sigma'(z)`` = -0.4446,
+  the only target that reproduces it (no target in [0, 1] does: see the discrepancies).
+
+With these, every other printed number is recomputed in float64 and checked at the precision
+printed; each line is also redone from the lecture's own numbers on its right-hand side, to
+tell a slip on that line from an error carried in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .checker import check
+from .examples import T, example, finish, named
+
+X1, X2, W1, W3, W5, W6 = 0.3, 0.6, 0.16, 0.14, 0.14, 0.14
+ETA = 0.01
+
+
+def _sig(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _dsig(z):
+    return _sig(z) * (1.0 - _sig(z))
+
+
+W2 = (0.023 - W1 * X1) / X2
+W4 = float(0.158 / _sig(0.023) - W3)
+BZ = float(0.295 - (W5 + W6) * _sig(0.158))
+Y = float(_sig(0.295) - 0.249 / _dsig(0.295))
+
+# name -> (printed value as printed, the lecture's line, that line redone from its own numbers)
+PRINTED = {
+    "h11": ("0.023", "h11 = b_h11 + w1 x1 + w2 x2 = 0.023", None),
+    "a11": ("0.494", "a11 = sigma(h11) = 0.494", lambda c: _sig(c["h11"])),
+    "h21": ("0.158", "h21 = b_h21 + w3 a11 + w4 a12 = 0.158", None),
+    "a21": ("0.461", "a21 = sigma(h21) = 0.461", lambda c: _sig(c["h21"])),
+    "h22": ("0.158", "h22 = b_h22 + w3 a11 + w4 a12 = 0.158", None),
+    "a22": ("0.461", "a22 = sigma(h22) = 0.461", lambda c: _sig(c["h22"])),
+    "z": ("0.295", "z = b_z + w5 a21 + w6 a22 = 0.295", None),
+    "dL/dz": ("0.249", "dL/dz = dL/dy_pred (1 - sigma(z)) sigma(z)", None),
+    "dL/da22": ("0.035", "dL/da22 = dL/dz w6 = (0.249)(0.14) = 0.035", lambda c: c["dL/dz"] * W6),
+    "dL/da21": ("0.035", "dL/da21 = dL/dz w5 = (0.249)(0.14) = 0.035", lambda c: c["dL/dz"] * W5),
+    "dL/dh22": (
+        "0.009",
+        "dL/dh22 = dL/da22 sigma(h22)(1 - sigma(h22)) = 0.035(0.461)(1 - 0.461)",
+        lambda c: c["dL/da22"] * c["a22"] * (1 - c["a22"]),
+    ),
+    "dL/dh21": (
+        "0.009",
+        "dL/dh21 = dL/da21 sigma(h21)(1 - sigma(h21)) = 0.035(0.461)(1 - 0.461)",
+        lambda c: c["dL/da21"] * c["a21"] * (1 - c["a21"]),
+    ),
+    "dL/da11": (
+        "0.002",
+        "dL/da11 = (dL/dh21 + dL/dh22) w3 = (0.009 + 0.009)(0.14) = 0.002",
+        lambda c: (c["dL/dh21"] + c["dL/dh22"]) * W3,
+    ),
+    "dL/dh12": ("0.0007", "dL/dh12 = 0.0007 (used in dL/dx1 and dL/dw1)", None),
+    "dL/dh11": (
+        "0.0005",
+        "dL/dh11 = dL/da11 sigma(h11)(1 - sigma(h11)) = (0.002)(0.494)(1 - 0.494)",
+        lambda c: c["dL/da11"] * c["a11"] * (1 - c["a11"]),
+    ),
+    "dL/dx1": (
+        "0.00019",
+        "dL/dx1 = (dL/dh11 + dL/dh12) w1 = (0.0005 + 0.0007)(0.16) = 0.00019",
+        lambda c: (c["dL/dh11"] + c["dL/dh12"]) * W1,
+    ),
+    "dL/dw1": (
+        "0.00036",
+        "dL/dw1 = (dL/dh11 + dL/dh12) x1 = (0.0005 + 0.0007)(0.3) = 0.00036",
+        lambda c: (c["dL/dh11"] + c["dL/dh12"]) * X1,
+    ),
+    "dL/dw5": (
+        "0.25",
+        "w5_new = w5 - eta dL/dz dz/dw5 = 0.249 - 0.01 (0.035/0.14): the "
+        "gradient used is 0.035/0.14 = 0.25",
+        lambda c: c["dL/dz"] * c["a21"],
+    ),
+    "w5_new": (
+        "0.2465",
+        "w5_new = 0.249 - 0.01 (0.035/0.14) = 0.249 - 0.0025 = 0.2465",
+        lambda c: W5 - ETA * c["dL/dz"] * c["a21"],
+    ),
+}
+
+# Formulas that do not hold, whatever the numbers (quantity, as printed, correct, line).
+FORMULAS = [
+    (
+        "dL/dz (target)",
+        "0.249",
+        "|dL/dz| <= 0.140 for any target y in [0, 1]",
+        "dL/dz = dL/dy_pred (1 - sigma(z)) sigma(z) with z = 0.295: " + "0.249 needs y = -0.445",
+    ),
+    (
+        "dL/dh11 (formula)",
+        "dL/da11 sigma(h11)",
+        "dL/da11 sigma(h11)(1 - sigma(h11))",
+        "dL/dh11 = dL/da11 da11/dh11 = dL/da11 sigma(h11): sigma written where sigma' is meant "
+        "(both derivation slides; the first also for h12, h21, h22)",
+    ),
+    (
+        "dL/dy_pred (formula)",
+        "(y - y_pred)",
+        "(y_pred - y)",
+        "dL/dy_pred = dL/d(y - y_pred) = (y - y_pred): for L = 1/2 (y - y_pred)^2 the sign is "
+        "wrong; the first slide also writes dL/dy_pred = dL/dy_pred 1/2",
+    ),
+    (
+        "a11, a12 (names)",
+        "a11 = sigma(h1), a12 = sigma(h2)",
+        "sigma(h11), sigma(h12)",
+        "first slide: h1, h2 for h11, h12",
+    ),
+    (
+        "z (names)",
+        "z = b_z + w5 y3 + w6 y4",
+        "z = b_z + w5 a21 + w6 a22",
+        "first slides: y3, y4 for a21, a22",
+    ),
+    (
+        "weight update rule",
+        "w_new = w_old - eta (dL/dNode sigma(Node)), sigma(Node) its own output",
+        "w_new = w_old - eta dL/dNode * (output of the node the weight comes from)",
+        "last slide: dL/dw5 = dL/dz a21, not dL/dz sigma(z)",
+    ),
+    (
+        "w5 (old, in the update)",
+        "0.249",
+        "0.14",
+        "w5_new = 0.249 - ...: the update starts from dL/dz = 0.249, not from w5 = 0.14",
+    ),
+]
+
+EXPLAIN = {
+    "a11": "0.494 = sigma(-0.023) = 1/(1 + e^{+h11}): the sigmoid's sign is flipped; "
+    "sigma(0.023) = 0.5057",
+    "a21": "0.461 = sigma(-0.158): same flipped sign; sigma(0.158) = 0.5394",
+    "a22": "0.461 = sigma(-0.158): same flipped sign; sigma(0.158) = 0.5394",
+    "dL/dz": "sigma'(0.295) = 0.2446, so dL/dy_pred would have to be 1.018: y = -0.445 (or 1.59 "
+    "with the lecture's sign), outside sigma's range (0, 1); for any y in [0, 1] "
+    "|dL/dz| <= 0.140. 0.249 is sigma'(0.151), as if b_z = 0 and dL/dy_pred = 1",
+    "dL/da11": "(0.009 + 0.009)(0.14) = 0.00252, printed 0.002: cut to one digit; with exact "
+    "inputs 0.00243. The cut carries into dL/dh11, dL/dx1, dL/dw1",
+    "dL/dh11": "0.0005 follows from the cut 0.002; with 0.00243 it is 0.00061",
+    "dL/dx1": "follows from dL/dh11 = 0.0005; exact: (0.00061 + 0.00075)(0.16) = 0.00022",
+    "dL/dw1": "follows from dL/dh11 = 0.0005; exact: (0.00061 + 0.00075)(0.3) = 0.00041",
+    "dL/dw5": "dz/dw5 = a21, so dL/dw5 = dL/dz a21 = 0.249 x 0.539 = 0.134; the lecture divides "
+    "dL/da21 by w5 (0.035/0.14 = 0.25 = dL/dz) instead",
+    "w5_new": "w5 - eta dL/dw5 = 0.14 - 0.01 x 0.134 = 0.1387",
+}
+
+
+@example(
+    "shared-2221-004",
+    "004_2f92e20e42ddb632.txt",
+    "2-2-2-1 shared-weight sigmoid network, input gradients, update; checked",
+)
+def shared_2221_004(out_dir=None) -> dict:
+    x1, x2 = T(X1, "x1", True), T(X2, "x2", True)  # grad for dL/dx1, dL/dx2
+    w1, w2, w3 = T(W1, "w1", True), T(W2, "w2", True), T(W3, "w3", True)
+    w4, w5, w6 = T(W4, "w4", True), T(W5, "w5", True), T(W6, "w6", True)
+    bz, y = T(BZ, "b_z", True), T(Y, "y")
+    h11 = named(w1 * x1 + w2 * x2, "h11")  # b_h11 = 0
+    h12 = named(w1 * x1 + w2 * x2, "h12")  # b_h12 = 0; the same weights: shared
+    a11, a12 = named(h11.sigmoid(), "a11"), named(h12.sigmoid(), "a12")
+    h21 = named(w3 * a11 + w4 * a12, "h21")
+    h22 = named(w3 * a11 + w4 * a12, "h22")
+    a21, a22 = named(h21.sigmoid(), "a21"), named(h22.sigmoid(), "a22")
+    z = named(bz + w5 * a21 + w6 * a22, "z")
+    y_pred = named(z.sigmoid(), "y_pred")
+    loss = named(0.5 * (y - y_pred) ** 2, "L")
+    params = [w1, w2, w3, w4, w5, w6, bz]
+    claims = {k: v[0] for k, v in PRINTED.items()}
+    report = check(
+        claims,
+        loss,
+        lr=ETA,
+        local={k: v[2] for k, v in PRINTED.items() if v[2]},
+        lines={k: v[1] for k, v in PRINTED.items()},
+    )
+    res = finish(
+        loss,
+        params + [x1, x2],
+        ETA,
+        w1,
+        out_dir,
+        "shared-2221-004",
+        givens={
+            "printed": {"x1": X1, "x2": X2, "w1": W1, "w3": W3, "w5": W5, "w6": W6, "eta": ETA},
+            "inferred": {
+                "w2": W2,
+                "w4": W4,
+                "b_z": BZ,
+                "y": Y,
+                "b_h11 = b_h12 = b_h21 = b_h22": 0.0,
+            },
+            "note": __doc__.split("Not printed, so inferred:")[1].strip(),
+        },
+    )
+    res["update"] = {k: v for k, v in res["update"].items() if k not in ("x1_new", "x2_new")}
+    res["input_gradients"] = {
+        "dL/dx1": res["gradient"].pop("x1"),
+        "dL/dx2": res["gradient"].pop("x2"),
+    }
+    res["check"] = report
+    disc = []
+    for d in report.discrepancies():
+        d["why"] = EXPLAIN.get(d["quantity"], "")
+        disc.append(d)
+    for q, printed, correct, line in FORMULAS:
+        disc.append(
+            {
+                "quantity": q,
+                "printed": printed,
+                "computed": correct,
+                "from_own_line": None,
+                "line": line,
+                "why": "formula",
+            }
+        )
+    res["discrepancies"] = disc
+    return res
