@@ -8,8 +8,8 @@ over the whole table: PyTorch agreement, gradcheck, and float32 staying float32.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -129,7 +129,12 @@ CASES = [
     ),
     Case("mask", lambda a: a[MASK], ((3, 4),), torch_fn=lambda a: a[torch.from_numpy(MASK)]),
     # joining
-    Case("cat", lambda a, b: bp.cat([a, b]), ((2, 3), (4, 3)), torch_fn=lambda a, b: torch.cat([a, b])),
+    Case(
+        "cat",
+        lambda a, b: bp.cat([a, b]),
+        ((2, 3), (4, 3)),
+        torch_fn=lambda a, b: torch.cat([a, b]),
+    ),
     Case(
         "cat-last",
         lambda a, b, c: bp.concatenate([a, b, c], dim=-1),
@@ -137,7 +142,10 @@ CASES = [
         torch_fn=lambda a, b, c: torch.cat([a, b, c], dim=-1),
     ),
     Case(
-        "stack", lambda a, b: bp.stack([a, b]), ((2, 3), (2, 3)), torch_fn=lambda a, b: torch.stack([a, b])
+        "stack",
+        lambda a, b: bp.stack([a, b]),
+        ((2, 3), (2, 3)),
+        torch_fn=lambda a, b: torch.stack([a, b]),
     ),
     Case(
         "stack-last",
@@ -159,8 +167,10 @@ CASES = [
     Case("softplus", lambda a: (1 + a.exp()).log(), ((3, 4),)),
     Case(
         "softmax",
-        lambda a: (a - a.amax(dim=-1, keepdim=True)).exp()
-        / (a - a.amax(dim=-1, keepdim=True)).exp().sum(dim=-1, keepdim=True),
+        lambda a: (
+            (a - a.amax(dim=-1, keepdim=True)).exp()
+            / (a - a.amax(dim=-1, keepdim=True)).exp().sum(dim=-1, keepdim=True)
+        ),
         ((3, 4),),
     ),
     Case("gelu", lambda a: 0.5 * a * (1 + (a / 2**0.5).erf()), ((3, 4),)),
@@ -326,15 +336,30 @@ def test_pow_scalar_and_tensor_exponent() -> None:
 def test_functional_api_matches_methods() -> None:
     a = bp.tensor([[1.0, -2.0], [3.0, 0.5]])
     pairs = [
-        (bp.add(a, a), a + a), (bp.sub(a, 1.0), a - 1.0), (bp.mul(a, a), a * a),
-        (bp.div(a, 2.0), a / 2.0), (bp.neg(a), -a), (bp.exp(a), a.exp()),
-        (bp.abs(a), a.abs()), (bp.tanh(a), a.tanh()), (bp.sigmoid(a), a.sigmoid()),
-        (bp.relu(a), a.relu()), (bp.erf(a), a.erf()), (bp.maximum(a, 0.0), a.maximum(0.0)),
-        (bp.minimum(a, 0.0), a.minimum(0.0)), (bp.clip(a, 0, 1), a.clamp(0, 1)),
-        (bp.sum(a, 0), a.sum(0)), (bp.mean(a, dim=1), a.mean(1)), (bp.amax(a), a.max()),
-        (bp.reshape(a, 4), a.reshape(-1)), (bp.transpose(a, 0, 1), a.T),
-        (bp.permute(a, (1, 0)), a.T), (bp.matmul(a, a), a @ a), (bp.sqrt(a.abs()), a.abs() ** 0.5),
-        (bp.log(a.abs()), a.abs().log()), (bp.expand(a[0], 2, 2), a[0].broadcast_to((2, 2))),
+        (bp.add(a, a), a + a),
+        (bp.sub(a, 1.0), a - 1.0),
+        (bp.mul(a, a), a * a),
+        (bp.div(a, 2.0), a / 2.0),
+        (bp.neg(a), -a),
+        (bp.exp(a), a.exp()),
+        (bp.abs(a), a.abs()),
+        (bp.tanh(a), a.tanh()),
+        (bp.sigmoid(a), a.sigmoid()),
+        (bp.relu(a), a.relu()),
+        (bp.erf(a), a.erf()),
+        (bp.maximum(a, 0.0), a.maximum(0.0)),
+        (bp.minimum(a, 0.0), a.minimum(0.0)),
+        (bp.clip(a, 0, 1), a.clamp(0, 1)),
+        (bp.sum(a, 0), a.sum(0)),
+        (bp.mean(a, dim=1), a.mean(1)),
+        (bp.amax(a), a.max()),
+        (bp.reshape(a, 4), a.reshape(-1)),
+        (bp.transpose(a, 0, 1), a.T),
+        (bp.permute(a, (1, 0)), a.T),
+        (bp.matmul(a, a), a @ a),
+        (bp.sqrt(a.abs()), a.abs() ** 0.5),
+        (bp.log(a.abs()), a.abs().log()),
+        (bp.expand(a[0], 2, 2), a[0].broadcast_to((2, 2))),
     ]
     for got, expected in pairs:
         np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-6)
@@ -343,7 +368,8 @@ def test_functional_api_matches_methods() -> None:
 def test_every_primitive_states_its_rule() -> None:
     """Each op class names itself and states its rule in words, one formula per input at least."""
     primitives = [
-        v for v in vars(ops).values()
+        v
+        for v in vars(ops).values()
         if isinstance(v, type) and issubclass(v, bp.Function) and v is not bp.Function
     ]
     assert len(primitives) >= 25

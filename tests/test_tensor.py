@@ -159,7 +159,7 @@ def test_python_scalars_do_not_promote_float32() -> None:
 def test_float64_works_everywhere() -> None:
     x = bp.tensor(np.linspace(0.5, 2.0, 6).reshape(2, 3), requires_grad=True)
     w = bp.tensor(np.full((3, 2), 0.1), requires_grad=True)
-    y = ((x @ w).tanh().exp() + x.sum(0).mean() + x.max() - (x.sqrt() / 2).log().abs().mean())
+    y = (x @ w).tanh().exp() + x.sum(0).mean() + x.max() - (x.sqrt() / 2).log().abs().mean()
     assert y.dtype == np.float64
     y.sum().backward()
     assert x.grad.dtype == np.float64 and w.grad.dtype == np.float64
