@@ -100,6 +100,25 @@ class Report:
                 return i.name
         return None
 
+    def to_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "first_wrong": self.first_wrong,
+            "first_slip": self.first_slip,
+            "items": [
+                {
+                    "name": i.name,
+                    "claimed": i.claimed,
+                    "computed": i.computed,
+                    "holds": i.holds,
+                    "from_own_line": i.local,
+                    "own_line_holds": i.local_holds,
+                    "line": i.line,
+                }
+                for i in self.items
+            ],
+        }
+
     def discrepancies(self) -> list[dict]:
         return [
             {

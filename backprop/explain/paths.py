@@ -181,10 +181,23 @@ def _local_jacobian(G: Graph, child: Node, parent: Node, view: str, limit: int =
 
 def _matrix_form(G: Graph, child: Node, parent: Node) -> str | None:
     """For a matmul edge, the lecture's matrix form ``dL/dW = delta o^T`` with shapes."""
-    fn = child.op
-    if fn is None or getattr(fn, "name", "") != "matmul" or len(child.inputs) != 2:
+    M = child  # the matmul, possibly behind adds folded into the edge (s = W @ o + b)
+    while M.op is not None and M.op.name in ("add", "sub") and not M.op.name == "matmul":
+        inner = [
+            p
+            for _, p in M.inputs
+            if isinstance(p, Node)
+            and not p.user_named
+            and p.op is not None
+            and p.op.name in ("matmul", "add", "sub")
+        ]
+        if not inner or (M is not child and M.user_named):
+            return None
+        M = inner[0]
+    fn = M.op
+    if fn is None or getattr(fn, "name", "") != "matmul" or len(M.inputs) != 2:
         return None
-    (_, A), (_, B) = child.inputs
+    (_, A), (_, B) = M.inputs
     if not isinstance(A, Node) or not isinstance(B, Node):
         return None
     g = f"dL/d{child.name}"

@@ -1,0 +1,171 @@
+"""explain, trace, summary, draw: the sum over chain-rule paths is backward's gradient."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import backprop as bp
+
+f64 = bp.float64
+
+
+def _random_scalar_graph(seed: int, fanout_leaf_only: bool = False):
+    """A random scalar expression over three parameters, with fan-out."""
+    rng = np.random.default_rng(seed)
+    ws = [
+        bp.tensor(rng.uniform(0.2, 1.5), requires_grad=True, dtype=f64, name=f"w{i}")
+        for i in range(3)
+    ]
+    pool = list(ws)
+    for _ in range(6):
+        a, b = (pool[i] for i in rng.integers(0, len(pool), 2))
+        op = rng.integers(0, 5)
+        out = [a * b, a + b, (a * b).tanh(), a.sigmoid() * b, a - b * 0.5][op]
+        pool.append(out)
+    loss = pool[-1] + pool[-2] * pool[-3]
+    return ws, loss
+
+
+def _torch_grads(seed: int):
+    import torch
+
+    rng = np.random.default_rng(seed)
+    ws = [
+        torch.tensor(rng.uniform(0.2, 1.5), requires_grad=True, dtype=torch.float64)
+        for _ in range(3)
+    ]
+    pool = list(ws)
+    for _ in range(6):
+        a, b = (pool[i] for i in rng.integers(0, len(pool), 2))
+        op = rng.integers(0, 5)
+        out = [a * b, a + b, (a * b).tanh(), a.sigmoid() * b, a - b * 0.5][op]
+        pool.append(out)
+    loss = pool[-1] + pool[-2] * pool[-3]
+    loss.backward()
+    return [None if w.grad is None else w.grad.item() for w in ws]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000))
+def test_explain_total_is_the_gradient_on_random_scalar_graphs(seed):
+    ws, loss = _random_scalar_graph(seed)
+    expected = _torch_grads(seed)
+    for w, g in zip(ws, expected):
+        if g is None:  # this parameter did not make it into the random graph
+            continue
+        e = bp.explain(loss, w, detail="ops", max_paths=10_000)
+        assert np.isclose(float(e.total), g, rtol=1e-10, atol=1e-12)
+        assert e.matches_backward
+        if e.paths:
+            assert np.isclose(sum(float(p.product) for p in e.paths), g, rtol=1e-10, atol=1e-12)
+        t = bp.trace(loss, detail="ops")
+        assert np.isclose(float(t.gradients.get(w.name, 0.0)), g, rtol=1e-10, atol=1e-12)
+
+
+def test_explain_equals_backward_on_tensor_graph_with_fanout():
+    rng = np.random.default_rng(1)
+    W = bp.tensor(rng.standard_normal((3, 4)), requires_grad=True, dtype=f64, name="W")
+    b = bp.tensor(rng.standard_normal((3, 1)), requires_grad=True, dtype=f64, name="b")
+    X = bp.tensor(rng.standard_normal((4, 5)), dtype=f64, name="X")
+    s = W @ X + b
+    s.name = "s"
+    h = s.tanh()
+    h.name = "h"
+    loss = (h * h).sum() + (W * W).sum() * 0.1  # W reaches the loss along two paths
+    loss.name = "L"
+    eW, eb = bp.explain(loss, W), bp.explain(loss, b)
+    assert eW.n_paths == 2
+    t = bp.trace(loss)
+    loss.backward()
+    np.testing.assert_allclose(eW.total, W.grad, rtol=1e-12)
+    np.testing.assert_allclose(eb.total, b.grad, rtol=1e-12)
+    np.testing.assert_allclose(t.gradients["W"], W.grad, rtol=1e-12)
+    text = str(eW)
+    assert "matrix form: dL/dW = dL/ds X^T" in text and "(3x4) = (3x5)(5x4)" in text
+
+
+def test_explain_names_edges_and_formulas_like_lecture_000():
+    x1 = bp.tensor(2.0, dtype=f64, name="x1")
+    w1 = bp.tensor(0.5, requires_grad=True, dtype=f64, name="w1")
+    b = bp.tensor(0.1, requires_grad=True, dtype=f64, name="b")
+    a1 = w1 * x1
+    a1.name = "a1"
+    yhat = b + a1
+    yhat.name = "yhat"
+    loss = (yhat - 1.0) ** 2
+    loss.name = "Loss"
+    e = bp.explain(loss, w1)
+    (p,) = e.paths
+    assert p.nodes == ["Loss", "yhat", "a1", "w1"]
+    assert [round(x.value, 12) for x in p.edges] == [round(2 * (1.1 - 1.0), 12), 1.0, 2.0]
+    assert "d(w1*x1)/dw1 = x1" in p.edges[-1].formula
+    assert "Loss -> yhat -> a1 -> w1" in str(e)
+
+
+def test_explain_groups_paths_when_too_many():
+    x = bp.tensor(0.1, requires_grad=True, dtype=f64, name="x")
+    y = x
+    for _ in range(30):  # 2^30 paths
+        y = y * y + y
+    e = bp.explain(y, x, detail="ops", max_paths=100)
+    assert e.n_paths == 2**30 and not e.paths and e.groups
+    assert "too many to list" in str(e)
+
+
+def test_explain_after_backward_says_what_to_do():
+    w = bp.tensor(1.0, requires_grad=True, dtype=f64, name="w")
+    y = w.tanh()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        bp.explain(y, w)
+
+
+def test_trace_reports_accumulation_and_json():
+    w = bp.tensor(1.5, requires_grad=True, dtype=f64, name="w")
+    h1 = w * 2.0
+    h1.name = "h1"
+    h2 = w * 3.0
+    h2.name = "h2"
+    L = h1 * h2
+    L.name = "L"
+    t = bp.trace(L)
+    assert [s.node for s in t.steps] == ["L", "h2", "h1", "w"]
+    last = t.steps[-1]
+    assert last.received == 2 and float(last.upstream) == pytest.approx(12 * 1.5)
+    data = json.loads(t.to_json())
+    assert data["gradients"]["w"] == pytest.approx(18.0)
+    assert any(s["accumulated"] for step in data["steps"] for s in step["sends"])
+    assert "accumulated" in t.table()
+
+
+def test_summary_answers_001_classwork():
+    from backprop.explain import examples
+
+    r = examples.run("sigmoid-221-001")
+    s = r["summary"]
+    assert s.gradient_dimension == 9  # w0..w5, b0..b2
+    assert s.n_local_partials == 14
+    assert s.partials["w4"] == ["dL/da2 * da2/dw4"]
+    assert s.partials["w0"] == ["dL/da2 * da2/da0 * da0/dz0 * dz0/dw0"]
+    assert s.chain_length["w0"] > s.chain_length["w4"]
+
+
+def test_draw_writes_valid_png_and_svg(tmp_path):
+    w = bp.tensor(0.5, requires_grad=True, dtype=f64, name="w")
+    x = bp.tensor(2.0, dtype=f64, name="x")
+    h = w * x
+    h.name = "h"
+    y = h.sigmoid() * h
+    y.name = "y"
+    png = bp.draw(y, tmp_path / "g.png", highlight=w)
+    svg = bp.draw(y, tmp_path / "g.svg")
+    with open(png, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    import xml.etree.ElementTree as ET
+
+    assert ET.parse(svg).getroot().tag.endswith("svg")
+    dot = bp.to_dot(y, highlight=w)
+    assert dot.startswith("digraph") and '"w" -> "h"' in dot and "penwidth=3" in dot
