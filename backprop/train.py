@@ -1,0 +1,277 @@
+"""The training loop: 003's SGD and mini-batch SGD, with the bookkeeping a learner wants.
+
+``fit`` runs, for each epoch: shuffle, then for each mini-batch forward, loss, backward and an
+optimizer step; then it evaluates on the validation set and records the epoch in ``History``
+(loss, accuracy for classification, learning rate, seconds, and the gradient norm of every
+layer: the vanishing-gradient signal of 003). It stops after ``epochs``, when the training
+loss reaches ``target_loss``, or when the validation loss has not improved for ``patience``
+epochs (early stopping), whichever comes first.
+
+``batch_size=1`` is 003's stochastic gradient descent (one shuffled sample per step);
+``batch_size=B`` its mini-batch SGD (the gradient averaged over B samples); a batch as large
+as the dataset is plain gradient descent.
+
+>>> import numpy as np, backprop as bp
+>>> bp.manual_seed(0)
+>>> X = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
+>>> y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
+>>> model = bp.nn.Sequential(bp.nn.Linear(2, 16), bp.nn.Tanh(), bp.nn.Linear(16, 2))
+>>> hist = bp.train.fit(model, bp.nn.CrossEntropyLoss(), bp.optim.SGD(model.parameters(), lr=0.5),
+...                     (X, y), epochs=30, batch_size=16, progress=False)
+>>> hist.train_loss[-1] < hist.train_loss[0]
+True
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .autograd import no_grad
+from .data import DataLoader, Dataset, TensorDataset
+from .nn.module import Module
+from .optim import LRScheduler, Optimizer
+from .tensor import Tensor
+
+__all__ = ["History", "fit", "evaluate", "layer_names"]
+
+
+@dataclass
+class History:
+    """What ``fit`` recorded, one entry per epoch (lists of equal length).
+
+    ``grad_norms[layer][e]`` is the mean over epoch ``e``'s steps of the L2 norm of that
+    layer's gradient (weights and bias together). ``stopped`` says why training ended.
+    """
+
+    epoch: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    grad_norms: dict[str, list[float]] = field(default_factory=dict)
+    best_val_loss: float = math.inf
+    best_epoch: int = 0
+    stopped: str = ""
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One flat dict per epoch (the CSV's rows)."""
+        out = []
+        for i, e in enumerate(self.epoch):
+            row = {"epoch": e, "train_loss": self.train_loss[i],
+                   "train_accuracy": self.train_accuracy[i], "val_loss": self.val_loss[i],
+                   "val_accuracy": self.val_accuracy[i], "lr": self.lr[i],
+                   "seconds": self.seconds[i]}
+            row.update({f"grad_norm/{k}": v[i] for k, v in self.grad_norms.items()})
+            out.append(row)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> History:
+        return cls(**d)
+
+
+def layer_names(model: Module) -> list[tuple[str, list]]:
+    """``[(name, parameters)]`` for each module that owns parameters (the "layers").
+
+    >>> import backprop as bp
+    >>> net = bp.nn.Sequential(bp.nn.Linear(2, 3), bp.nn.ReLU(), bp.nn.Linear(3, 1))
+    >>> [n for n, _ in layer_names(net)]
+    ['0', '2']
+    """
+    out = []
+    for name, m in model.named_modules():
+        params = [p for p in m._parameters.values() if p is not None]
+        if params:
+            out.append((name or type(m).__name__, params))
+    return out
+
+
+def _as_loader(data, batch_size: int, shuffle: bool) -> DataLoader | Iterable:
+    if data is None or isinstance(data, DataLoader):
+        return data
+    if isinstance(data, Dataset):
+        return DataLoader(data, batch_size=batch_size, shuffle=shuffle)
+    if isinstance(data, tuple) and len(data) == 2:
+        return DataLoader(TensorDataset(*data), batch_size=batch_size, shuffle=shuffle)
+    return data  # any iterable of (inputs, targets) batches
+
+
+def _n_correct(out: np.ndarray, y: np.ndarray) -> int | None:
+    """Correct predictions in a batch, or None when the task is not classification."""
+    if y.dtype.kind not in "iu" or out.ndim != 2:
+        return None
+    return int((out.argmax(axis=1) == y).sum())
+
+
+def evaluate(model: Module, loss_fn: Callable, data, batch_size: int = 1024) -> dict[str, float]:
+    """Loss (mean per sample) and, for class-index targets, accuracy of ``model`` on ``data``.
+
+    Runs in ``eval()`` mode without recording a graph, then restores the model's mode.
+
+    >>> import numpy as np, backprop as bp
+    >>> m = bp.nn.Linear(2, 2)
+    >>> r = evaluate(m, bp.nn.CrossEntropyLoss(), (np.zeros((4, 2), np.float32), np.zeros(4, int)))
+    >>> sorted(r)
+    ['accuracy', 'loss']
+    """
+    loader = _as_loader(data, batch_size, shuffle=False)
+    was_training = model.training
+    model.eval()
+    total, n, correct = 0.0, 0, 0
+    classify = True
+    try:
+        with no_grad():
+            for x, y in loader:
+                out = model(x)
+                b = len(x)
+                total += float(loss_fn(out, y).item()) * b
+                n += b
+                c = _n_correct(out.data, y.data if isinstance(y, Tensor) else np.asarray(y))
+                classify = classify and c is not None
+                correct += c or 0
+    finally:
+        model.train(was_training)
+    if n == 0:
+        raise ValueError("evaluate: the dataset is empty")
+    return {"loss": total / n, "accuracy": correct / n if classify else math.nan}
+
+
+def fit(
+    model: Module,
+    loss_fn: Callable,
+    optimizer: Optimizer,
+    train_data,
+    *,
+    val_data=None,
+    epochs: int = 10,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    target_loss: float | None = None,
+    patience: int | None = None,
+    min_delta: float = 0.0,
+    scheduler: LRScheduler | None = None,
+    history: History | None = None,
+    on_epoch_end: Callable[[int, History], None] | None = None,
+    progress: bool = True,
+) -> History:
+    """Train ``model`` on ``train_data`` and return its :class:`History`.
+
+    ``train_data`` and ``val_data`` are ``(X, y)`` arrays, a ``Dataset`` or a ``DataLoader``
+    (shuffling draws from ``bp.random.default_generator()``, so ``bp.manual_seed`` makes a run
+    reproducible). ``epochs`` is the last epoch number to run: pass the ``history`` of an
+    interrupted run and ``fit`` continues after its last epoch. ``on_epoch_end(epoch,
+    history)`` runs after each epoch (the CLI saves a checkpoint there). ``progress`` shows a
+    tqdm bar with the loss and speed.
+    """
+    loader = _as_loader(train_data, batch_size, shuffle)
+    val_loader = _as_loader(val_data, 1024, shuffle=False)
+    hist = history if history is not None else History()
+    layers = layer_names(model)
+    for name, _ in layers:
+        hist.grad_norms.setdefault(name, [])
+    start = hist.epoch[-1] + 1 if hist.epoch else 1
+    if hist.stopped and hist.stopped != "epochs":
+        return hist  # a finished run (target reached or stopped early) stays finished
+    steps = len(loader) if hasattr(loader, "__len__") else None
+    bar = _progress_bar(progress, (epochs - start + 1) * steps if steps else None)
+    stale = _epochs_since_best(hist)
+    try:
+        for epoch in range(start, epochs + 1):
+            t0 = time.perf_counter()
+            model.train()
+            total, n, correct, classify = 0.0, 0, 0, True
+            norms = np.zeros(len(layers))
+            n_steps = 0
+            for x, y in loader:
+                out = model(x)                  # forward: (batch, outputs)
+                loss = loss_fn(out, y)
+                optimizer.zero_grad()
+                loss.backward()                 # backward: every parameter's .grad
+                for i, (_, params) in enumerate(layers):
+                    norms[i] += math.sqrt(sum(float(np.vdot(p.grad, p.grad))
+                                              for p in params if p.grad is not None))
+                optimizer.step()                # update: w <- w - lr * dL/dw (for SGD)
+                b = len(x)
+                total += loss.item() * b
+                n += b
+                n_steps += 1
+                c = _n_correct(out.data, y.data)
+                classify = classify and c is not None
+                correct += c or 0
+                if bar is not None:
+                    bar.update(1)
+            if n == 0:
+                raise ValueError("fit: the training data is empty")
+            hist.epoch.append(epoch)
+            hist.train_loss.append(total / n)
+            hist.train_accuracy.append(correct / n if classify else math.nan)
+            hist.lr.append(float(optimizer.param_groups[0]["lr"]))
+            for i, (name, _) in enumerate(layers):
+                hist.grad_norms[name].append(float(norms[i]) / max(n_steps, 1))
+            if val_loader is not None:
+                v = evaluate(model, loss_fn, val_loader)
+                hist.val_loss.append(v["loss"])
+                hist.val_accuracy.append(v["accuracy"])
+            else:
+                hist.val_loss.append(math.nan)
+                hist.val_accuracy.append(math.nan)
+            if scheduler is not None:
+                scheduler.step()
+            hist.seconds.append(time.perf_counter() - t0)
+
+            watched = hist.val_loss[-1] if val_loader is not None else hist.train_loss[-1]
+            if watched < hist.best_val_loss - min_delta:
+                hist.best_val_loss, hist.best_epoch, stale = watched, epoch, 0
+            else:
+                stale += 1
+            if target_loss is not None and hist.train_loss[-1] <= target_loss:
+                hist.stopped = f"target loss {target_loss} reached"
+            elif patience is not None and stale >= patience:
+                hist.stopped = f"early stopping: no improvement for {patience} epochs"
+            elif epoch == epochs:
+                hist.stopped = "epochs"
+            if bar is not None:
+                bar.set_postfix_str(_postfix(hist, n / hist.seconds[-1]), refresh=False)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, hist)
+            if hist.stopped:
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    return hist
+
+
+def _epochs_since_best(hist: History) -> int:
+    return hist.epoch[-1] - hist.best_epoch if hist.epoch else 0
+
+
+def _postfix(hist: History, samples_per_s: float) -> str:
+    parts = [f"epoch {hist.epoch[-1]}", f"loss {hist.train_loss[-1]:.4f}"]
+    if not math.isnan(hist.train_accuracy[-1]):
+        parts.append(f"acc {hist.train_accuracy[-1]:.3f}")
+    if not math.isnan(hist.val_loss[-1]):
+        parts.append(f"val_loss {hist.val_loss[-1]:.4f}")
+    if not math.isnan(hist.val_accuracy[-1]):
+        parts.append(f"val_acc {hist.val_accuracy[-1]:.3f}")
+    parts.append(f"{samples_per_s:,.0f} samples/s")
+    return ", ".join(parts)
+
+
+def _progress_bar(enabled: bool, total: int | None):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="step", dynamic_ncols=True, leave=True)
