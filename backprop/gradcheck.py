@@ -87,7 +87,7 @@ def gradcheck(
                 a = analytic[i][:, j]
                 err = np.abs(a - numeric)
                 for k in np.nonzero(err > atol + rtol * np.abs(numeric))[0]:
-                    entry = np.unravel_index(j, xs[i].shape)
+                    entry = tuple(int(n) for n in np.unravel_index(j, xs[i].shape))
                     rows.append((_label(xs[i], i), entry, int(k), a[k], numeric[k], err[k]))
     if not rows:
         return True
