@@ -86,6 +86,9 @@ __version__ = "0.1.0"
 
 from . import checkpoint as checkpoint
 from . import data as data
+from . import nn as nn
+from . import optim as optim
+from . import train as train
 from .checkpoint import CheckpointError as CheckpointError
 from .checkpoint import load_checkpoint as load_checkpoint
 from .checkpoint import save_checkpoint as save_checkpoint
