@@ -58,6 +58,7 @@ def test_004_discrepancies():
     for ok in ("dL/da21", "dL/dh21", "dL/dh12"):  # these lines hold
         assert ok not in d
     assert r["check"].first_wrong == "a11"
+    assert r["backward_disagrees"] == []  # Tensor.backward agrees (shared weights, 0-d fan-out)
     g = r["input_gradients"]
     s = 0.000606178 + 0.000746498
     assert g["dL/dx1"] == pytest.approx(s * 0.16, rel=1e-5)
