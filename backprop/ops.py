@@ -844,3 +844,98 @@ def bind_tensor_methods(cls) -> None:
 
 
 bind_tensor_methods(Tensor)
+
+
+# ---------------------------------------------------------------------------- fused primitives
+# Composites written with the primitives above are correct but make one node, one temporary
+# array and one elementwise pass per step. The two nodes below are what every classifier
+# spends its time in; each is one node whose rule is the textbook formula (lectures 003, 005).
+
+
+class Linear(Function):
+    """``x @ W^T + b`` in one node (PyTorch's layout: ``W`` is (out, in))."""
+
+    name = "linear"
+    formulas = (
+        "dL/dx = dL/dy @ W",
+        "dL/dW = (dL/dy)^T @ x",
+        "dL/db = sum over rows of dL/dy",
+    )
+
+    def forward(self, x, w, b):
+        self.saved = (x, w)
+        y = x @ w.T  # a transposed view: BLAS reads it as is, no copy
+        if b is not None:
+            y += b  # in place: the matmul's result is ours
+        return y
+
+    def backward(self, g):
+        x, w = self.saved
+        gx = g @ w if self.needs_grad(0) else None
+        gw = gb = None
+        if self.needs_grad(1):
+            gw = g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])  # (out, in)
+        if self.parents[2] is not None and self.needs_grad(2):
+            gb = g.reshape(-1, g.shape[-1]).sum(axis=0)
+        return gx, gw, gb
+
+
+class SoftmaxCrossEntropy(Function):
+    """Mean (or summed) cross-entropy of ``softmax(logits)`` against integer class targets.
+
+    The backward is ``(softmax(logits) - onehot(target)) / n``: one pass, no log-softmax
+    graph. The softmax is computed stably (the row maximum is subtracted first).
+    """
+
+    name = "softmax_cross_entropy"
+    formulas = ("dL/dz = softmax(z) - onehot(t)  (divided by n for the mean)", "")
+
+    def forward(self, logits, target, reduction):
+        z = logits - logits.max(axis=-1, keepdims=True)
+        rows = np.arange(z.shape[0])
+        picked = z[rows, target]  # a copy: the shifted logit of each row's class
+        np.exp(z, out=z)  # z now holds exp(z - max)
+        total = z.sum(axis=-1, keepdims=True)
+        losses = np.log(total[:, 0]) - picked  # log-sum-exp: finite for any logits
+        z /= total  # softmax probabilities, reusing the same buffer
+        self.saved = z
+        self.rows, self.target, self.reduction = rows, target, reduction
+        if reduction == "none":
+            return losses
+        return losses.sum() / z.shape[0] if reduction == "mean" else losses.sum()
+
+    def backward(self, g):
+        p = self.saved
+        if self.reduction == "none":
+            scale = g[:, None]
+            grad = p * scale
+            grad[self.rows, self.target] -= g
+        else:
+            scale = g / p.shape[0] if self.reduction == "mean" else g
+            grad = p * scale
+            grad[self.rows, self.target] -= scale
+        return grad, None
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """``x @ weight.T + bias`` as one fused node (the body of ``nn.Linear``).
+
+    >>> import backprop as bp
+    >>> x, w, b = bp.ones(2, 3), bp.ones(4, 3), bp.zeros(4)
+    >>> linear(x, w, b).shape
+    (2, 4)
+    """
+    return Linear.apply((x, weight, bias))
+
+
+def softmax_cross_entropy(logits, target, reduction: str = "mean") -> Tensor:
+    """Cross-entropy of ``softmax(logits)`` (shape (n, classes)) against class indices (n,).
+
+    >>> import backprop as bp
+    >>> z = bp.zeros(2, 4, requires_grad=True)
+    >>> round(softmax_cross_entropy(z, bp.tensor([0, 3])).item(), 4)  # log(4)
+    1.3863
+    """
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"softmax_cross_entropy: unknown reduction {reduction!r}")
+    return SoftmaxCrossEntropy.apply((logits, target), reduction)
