@@ -86,7 +86,12 @@ class Function:
     @classmethod
     def apply(cls, inputs: tuple, *params) -> Tensor:
         """Run the op forward on ``inputs`` (tensors or plain numbers) and record the node."""
-        datas = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        # NumPy scalars (np.sqrt(d) in `x / np.sqrt(d)`) become Python numbers, which NumPy
+        # and PyTorch treat as weak: a float32 tensor stays float32
+        datas = [
+            x.data if isinstance(x, Tensor) else x.item() if isinstance(x, np.generic) else x
+            for x in inputs
+        ]
         fn = cls.__new__(cls)
         try:
             out = fn.forward(*datas, *params)

@@ -562,6 +562,11 @@ def _t(x) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def _weak(x):
+    """A NumPy scalar as a Python number, which keeps a float32 tensor float32 (as in PyTorch)."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
 def add(a, b) -> Tensor:
     return Add.apply((a, b))
 
@@ -586,7 +591,7 @@ def pow(a, p) -> Tensor:  # noqa: A001 - PyTorch's name
     if isinstance(p, Tensor):
         return PowTensor.apply((a, p))
     if isinstance(a, Tensor):
-        return Pow.apply((a,), p)
+        return Pow.apply((a,), _weak(p))
     return PowTensor.apply((a, p))
 
 
@@ -639,7 +644,7 @@ def where(condition, a, b) -> Tensor:
 def clip(a, min=None, max=None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
-    return Clip.apply((a,), min, max)
+    return Clip.apply((a,), _weak(min), _weak(max))
 
 
 clamp = clip

@@ -151,6 +151,10 @@ def test_python_scalars_do_not_promote_float32() -> None:
     s = bp.tensor(0.5, requires_grad=True)  # a 0-d tensor too
     for y in (x * 2.5, 2.5 * x, x + 1, 1 - x, 10 / x, x**2.5, 2.0**x, x / 3.0, s * 0.1, s + 2):
         assert y.dtype == np.float32, y
+    f64 = np.float64
+    for y in (x / np.sqrt(2.0), f64(2) * x, x - f64(1), x.maximum(f64(0)), x ** f64(2.5)):
+        assert y.dtype == np.float32, y  # NumPy scalars are as weak as Python's (PyTorch)
+    assert x.clamp(f64(0), f64(1)).dtype == np.float32
     loss = (x * 0.1 + x**1.5 - 3.0 / x).sum() + (s * 0.3).exp()
     loss.backward()
     assert x.grad.dtype == np.float32 and s.grad.dtype == np.float32
