@@ -235,7 +235,9 @@ def fit(
                 hist.best_val_loss, hist.best_epoch, stale = watched, epoch, 0
             else:
                 stale += 1
-            if target_loss is not None and hist.train_loss[-1] <= target_loss:
+            if not math.isfinite(hist.train_loss[-1]):
+                hist.stopped = "diverged: the training loss is not finite (lower the lr)"
+            elif target_loss is not None and hist.train_loss[-1] <= target_loss:
                 hist.stopped = f"target loss {target_loss} reached"
             elif patience is not None and stale >= patience:
                 hist.stopped = f"early stopping: no improvement for {patience} epochs"

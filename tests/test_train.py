@@ -1,0 +1,176 @@
+"""The trainer: 003's SGD and mini-batch SGD on real data, parity with a torch loop, stopping
+rules, history, and checkpoint/resume through run directories."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import backprop as bp
+from backprop import nn, optim
+from backprop.data import load_dataset
+from backprop.runs import RunError, TrainConfig, evaluate_run, train_run
+from backprop.train import evaluate, fit
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_dataset("iris", seed=0)
+
+
+def _mlp(n_in, n_out, hidden=16, act=nn.Tanh):
+    return nn.Sequential(nn.Linear(n_in, hidden), act(), nn.Linear(hidden, n_out))
+
+
+def test_lecture_sgd_one_sample_per_step_loss_falls(iris):
+    """003's SGD: for i in shuffle(1..N): W <- W - eta * grad of l(i)."""
+    bp.manual_seed(0)
+    model = _mlp(4, 3)
+    loss_fn = nn.CrossEntropyLoss()
+    before = evaluate(model, loss_fn, (iris.X_train, iris.y_train))["loss"]
+    hist = fit(model, loss_fn, optim.SGD(model.parameters(), lr=0.01), (iris.X_train, iris.y_train),
+               epochs=5, batch_size=1, progress=False)
+    after = evaluate(model, loss_fn, (iris.X_train, iris.y_train))["loss"]
+    assert after < 0.5 * before
+    assert hist.train_loss[-1] < hist.train_loss[0]
+    assert evaluate(model, loss_fn, (iris.X_test, iris.y_test))["accuracy"] > 0.8
+
+
+def test_lecture_minibatch_sgd_loss_falls():
+    """003's mini-batch SGD on digits: G = 1/B sum of B samples' gradients, W <- W - eta G."""
+    s = load_dataset("digits", seed=0)
+    bp.manual_seed(0)
+    model = _mlp(64, 10, hidden=32, act=nn.Sigmoid)
+    hist = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.5),
+               (s.X_train, s.y_train), val_data=(s.X_val, s.y_val), epochs=5, batch_size=32,
+               progress=False)
+    assert all(a > b for a, b in zip(hist.train_loss, hist.train_loss[1:]))
+    assert hist.val_accuracy[-1] > 0.85
+    assert set(hist.grad_norms) == {"0", "2"}
+    assert all(len(v) == 5 and all(x > 0 for x in v) for v in hist.grad_norms.values())
+
+
+def test_same_loss_curve_as_torch_float64():
+    s = load_dataset("wine", seed=0)
+    X, y = s.X_train.astype(np.float64), s.y_train
+    bp.manual_seed(1)
+    ours = nn.Sequential(nn.Linear(13, 16), nn.GELU(), nn.Linear(16, 8), nn.ELU(),
+                         nn.Linear(8, 3)).double()
+    theirs = torch.nn.Sequential(torch.nn.Linear(13, 16), torch.nn.GELU(), torch.nn.Linear(16, 8),
+                                 torch.nn.ELU(), torch.nn.Linear(8, 3)).double()
+    theirs.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in ours.state_dict().items()})
+    hist = fit(ours, nn.CrossEntropyLoss(), optim.SGD(ours.parameters(), lr=0.1, momentum=0.9),
+               (X, y), epochs=10, batch_size=16, shuffle=False, progress=False)
+    topt = torch.optim.SGD(theirs.parameters(), lr=0.1, momentum=0.9)
+    curve = []
+    for _ in range(10):
+        total = 0.0
+        for i in range(0, len(X), 16):
+            xb, yb = torch.tensor(X[i:i + 16]), torch.tensor(y[i:i + 16])
+            loss = torch.nn.functional.cross_entropy(theirs(xb), yb)
+            topt.zero_grad()
+            loss.backward()
+            topt.step()
+            total += loss.item() * len(xb)
+        curve.append(total / len(X))
+    assert curve[-1] < 0.2 * curve[0]
+    np.testing.assert_allclose(hist.train_loss, curve, rtol=0, atol=1e-6)
+
+
+def test_stopping_rules(iris):
+    bp.manual_seed(0)
+    model = _mlp(4, 3)
+    hist = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.05),
+               (iris.X_train, iris.y_train), epochs=200, target_loss=0.3, progress=False)
+    assert hist.stopped.startswith("target loss") and hist.train_loss[-1] <= 0.3
+    assert len(hist.epoch) < 200
+    bp.manual_seed(0)
+    model = _mlp(4, 3)
+    hist = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.05),
+               (iris.X_train, iris.y_train), val_data=(iris.X_val, iris.y_val), epochs=500,
+               patience=3, progress=False)
+    assert hist.stopped.startswith("early stopping")
+    assert hist.epoch[-1] - hist.best_epoch == 3
+    assert hist.val_loss[hist.best_epoch - 1] == min(hist.val_loss)
+
+
+def _small(out, **kw):
+    base = dict(dataset="iris", hidden=(8,), epochs=4, dropout=0.2, optimizer="adam", lr=0.02,
+                batch_size=16, schedule="cosine", out=str(out), progress=False, plots=False)
+    return TrainConfig(**{**base, **kw})
+
+
+def test_resume_gives_the_same_parameters(tmp_path):
+    # Extending a finished 2-epoch run to 4 epochs; no schedule here, since a cosine schedule's
+    # length is the run's epoch count (the crash test below covers schedules).
+    whole = train_run(_small(tmp_path / "whole", schedule="none"))
+    half = train_run(_small(tmp_path / "half", epochs=2, schedule="none"))
+    assert half.history.epoch == [1, 2]
+    resumed = train_run(_small(tmp_path / "x", epochs=4), resume=tmp_path / "half")
+    assert resumed.history.epoch == [1, 2, 3, 4]
+    for (k, a), b in zip(whole.model.state_dict().items(), resumed.model.state_dict().values()):
+        np.testing.assert_array_equal(a, b, err_msg=k)
+    assert resumed.history.train_loss == whole.history.train_loss
+    assert resumed.metrics["test_loss"] == whole.metrics["test_loss"]
+
+
+def test_crash_during_save_then_resume(tmp_path, monkeypatch):
+    """A save that dies before its commit point leaves the previous epoch's checkpoint, and
+    resuming from it ends where an uninterrupted run does."""
+    whole = train_run(_small(tmp_path / "whole"))
+    real_replace, calls = os.replace, []
+
+    def dying_replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 3:  # the third epoch's save dies just before its manifest swap
+            raise KeyboardInterrupt("killed")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", dying_replace)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(_small(tmp_path / "crash"))
+    monkeypatch.setattr(os, "replace", real_replace)
+    meta = bp.checkpoint.checkpoint_info(tmp_path / "crash" / "checkpoint")["meta"]
+    assert meta["epoch"] == 2
+    resumed = train_run(_small(tmp_path / "crash"), resume=tmp_path / "crash")
+    for a, b in zip(whole.model.state_dict().values(), resumed.model.state_dict().values()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_damaged_checkpoint_is_a_clear_error(tmp_path):
+    train_run(_small(tmp_path / "run", epochs=1))
+    ckpt = tmp_path / "run" / "checkpoint"
+    manifest = json.loads((ckpt / "checkpoint.json").read_text())
+    blob = ckpt / manifest["files"]["model"]["name"]
+    data = bytearray(blob.read_bytes())
+    data[-3] ^= 0xFF
+    blob.write_bytes(bytes(data))
+    with pytest.raises(RunError, match="damaged"):
+        evaluate_run(tmp_path / "run")
+    with pytest.raises(RunError, match="no checkpoint"):
+        evaluate_run(tmp_path)
+    with pytest.raises(RunError, match="already holds a run"):
+        train_run(_small(tmp_path / "run"))
+
+
+def test_default_run_reaches_95_percent_on_digits(tmp_path):
+    r = train_run(TrainConfig(out=str(tmp_path / "d"), progress=False, plots=False))
+    assert r.metrics["test_accuracy"] >= 0.95
+    assert r.metrics["epochs_run"] == TrainConfig().epochs
+
+
+def test_regression_run(tmp_path):
+    r = train_run(TrainConfig(dataset="diabetes", hidden=(16,), epochs=5, optimizer="adam",
+                              lr=0.05, out=str(tmp_path / "r"), progress=False, plots=False))
+    assert "test_accuracy" not in r.metrics
+    assert r.history.train_loss[-1] < r.history.train_loss[0]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_divergence_stops_with_a_reason(tmp_path):
+    r = train_run(TrainConfig(dataset="diabetes", hidden=(16,), epochs=50, lr=1.0,
+                              out=str(tmp_path / "r"), progress=False, plots=False))
+    assert r.metrics["stopped"].startswith("diverged")
+    assert r.metrics["epochs_run"] < 50
