@@ -12,7 +12,7 @@ epochs (early stopping), whichever comes first.
 as the dataset is plain gradient descent.
 
 >>> import numpy as np, backprop as bp
->>> bp.manual_seed(0)
+>>> _ = bp.manual_seed(0)
 >>> X = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
 >>> y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
 >>> model = bp.nn.Sequential(bp.nn.Linear(2, 16), bp.nn.Tanh(), bp.nn.Linear(16, 2))

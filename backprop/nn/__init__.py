@@ -1,7 +1,7 @@
 """``bp.nn``: modules, layers, activations, losses and initialisers with PyTorch's names.
 
 >>> import backprop as bp
->>> bp.manual_seed(0)
+>>> _ = bp.manual_seed(0)
 >>> model = bp.nn.Sequential(bp.nn.Linear(64, 32), bp.nn.ReLU(), bp.nn.Linear(32, 10))
 >>> loss = bp.nn.CrossEntropyLoss()(model(bp.randn(8, 64)), bp.tensor([0, 1, 2, 3, 4, 5, 6, 7]))
 >>> loss.backward()

@@ -4,7 +4,7 @@ Each is a thin wrapper over ``bp.nn.functional``; values and gradients equal PyT
 
 >>> import backprop as bp
 >>> bp.nn.ELU(alpha=1.0)(bp.tensor([-1.0, 2.0])).tolist()
-[-0.6321205496788025, 2.0]
+[-0.6321206092834473, 2.0]
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` with ``weight`` of shape (out_features, in_features).
 
     >>> import backprop as bp
+    >>> import backprop.nn.functional as F
     >>> F.linear(bp.ones(1, 2), bp.tensor([[1.0, 2.0]]), bp.tensor([0.5])).tolist()
     [[3.5]]
     """
@@ -51,6 +52,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     The mask comes from ``bp.random.default_generator()``, so ``bp.manual_seed`` fixes it.
 
     >>> import backprop as bp
+    >>> import backprop.nn.functional as F
     >>> F.dropout(bp.ones(3), 0.5, training=False).tolist()
     [1.0, 1.0, 1.0]
     """
@@ -87,6 +89,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     ``x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
 
     >>> import backprop as bp
+    >>> import backprop.nn.functional as F
     >>> round(F.gelu(bp.tensor(1.0)).item(), 4), round(F.gelu(bp.tensor(1.0), "tanh").item(), 4)
     (0.8413, 0.8412)
     """
@@ -143,6 +146,7 @@ def softmax(input: Tensor, dim: int = -1) -> Tensor:
     """``exp(x_i) / sum_j exp(x_j)`` along ``dim``.
 
     >>> import backprop as bp
+    >>> import backprop.nn.functional as F
     >>> F.softmax(bp.tensor([[0.0, 0.0]]), dim=1).tolist()
     [[0.5, 0.5]]
     """
@@ -187,6 +191,7 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """``(input - target)^2``, averaged (or summed) over every element.
 
     >>> import backprop as bp
+    >>> import backprop.nn.functional as F
     >>> F.mse_loss(bp.tensor([1.0, 3.0]), bp.tensor([0.0, 0.0])).item()
     5.0
     """
@@ -274,6 +279,7 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     ``target`` holds class indices (N,), or class probabilities of the input's shape.
 
     >>> import backprop as bp
+    >>> import backprop.nn.functional as F
     >>> round(F.cross_entropy(bp.tensor([[1000.0, 0.0]]), bp.tensor([1])).item(), 3)
     1000.0
     """

@@ -1,7 +1,7 @@
 """Layers: Linear, Identity, Dropout, Flatten and the Sequential container.
 
 >>> import backprop as bp
->>> bp.manual_seed(0)
+>>> _ = bp.manual_seed(0)
 >>> net = bp.nn.Sequential(bp.nn.Linear(4, 8), bp.nn.Tanh(), bp.nn.Linear(8, 1))
 >>> net(bp.randn(5, 4)).shape
 (5, 1)
