@@ -281,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     except (RunError, DataError, CheckpointError, FileNotFoundError) as e:
         print(f"backprop {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `backprop predict ... | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"\nbackprop {args.command}: interrupted", file=sys.stderr)
         return 130
