@@ -17,7 +17,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check backprop tests benchmarks
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -n 2 tests backprop
 
 lint: $(STAMP)
 	$(BIN)/ruff check backprop tests benchmarks
