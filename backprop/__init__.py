@@ -19,6 +19,7 @@ from .autograd import (
     no_grad,
     set_grad_enabled,
 )
+from .compile import CompileWarning, compile
 from .gradcheck import GradcheckError, gradcheck
 from .ops import (
     abs,

@@ -867,21 +867,23 @@ class Linear(Function):
         "dL/db = sum over rows of dL/dy",
     )
 
+    out = None  # a buffer to write into, set by backprop.compile for replays
+
     def forward(self, x, w, b):
         self.saved = (x, w)
-        y = x @ w.T  # a transposed view: BLAS reads it as is, no copy
+        y = np.matmul(x, w.T, out=self.out)  # w.T is a view: BLAS reads it as is, no copy
         if b is not None:
             y += b  # in place: the matmul's result is ours
         return y
 
     def backward(self, g):
         x, w = self.saved
-        gx = g @ w if self.needs_grad(0) else None
-        gw = gb = None
-        if self.needs_grad(1):
-            gw = g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])  # (out, in)
-        if self.parents[2] is not None and self.needs_grad(2):
-            gb = g.reshape(-1, g.shape[-1]).sum(axis=0)
+        x_in, w_in, b_in = self.parents
+        gx = g @ w if getattr(x_in, "requires_grad", False) else None
+        if g.ndim != 2:  # (..., out): the weight's gradient sums over every leading dim
+            g, x = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+        gw = g.T @ x if w_in.requires_grad else None  # (out, in)
+        gb = np.add.reduce(g, axis=0) if getattr(b_in, "requires_grad", False) else None
         return gx, gw, gb
 
 
@@ -894,20 +896,23 @@ class SoftmaxCrossEntropy(Function):
 
     name = "softmax_cross_entropy"
     formulas = ("dL/dz = softmax(z) - onehot(t)  (divided by n for the mean)", "")
+    rows = np.arange(0)  # the row indices, kept by a node that a compiled step replays
 
     def forward(self, logits, target, reduction):
-        z = logits - logits.max(axis=-1, keepdims=True)
-        rows = np.arange(z.shape[0])
+        # ufunc reductions called directly: the ndarray methods add a Python layer per call
+        z = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
+        rows = self.rows if len(self.rows) == z.shape[0] else np.arange(z.shape[0])
         picked = z[rows, target]  # a copy: the shifted logit of each row's class
         np.exp(z, out=z)  # z now holds exp(z - max)
-        total = z.sum(axis=-1, keepdims=True)
+        total = np.add.reduce(z, axis=-1, keepdims=True)
         losses = np.log(total[:, 0]) - picked  # log-sum-exp: finite for any logits
         z /= total  # softmax probabilities, reusing the same buffer
         self.saved = z
         self.rows, self.target, self.reduction = rows, target, reduction
         if reduction == "none":
             return losses
-        return losses.sum() / z.shape[0] if reduction == "mean" else losses.sum()
+        total_loss = np.add.reduce(losses)
+        return total_loss / z.shape[0] if reduction == "mean" else total_loss
 
     def backward(self, g):
         p = self.saved
