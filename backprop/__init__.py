@@ -8,7 +8,14 @@
 0.005363
 """
 
+__version__ = "0.1.0"
+
+from . import checkpoint as checkpoint
+from . import data as data
+from . import nn as nn
 from . import ops
+from . import optim as optim
+from . import train as train
 from .autograd import (
     AnomalyError,
     Function,
@@ -19,7 +26,12 @@ from .autograd import (
     no_grad,
     set_grad_enabled,
 )
+from .checkpoint import CheckpointError as CheckpointError
+from .checkpoint import load_checkpoint as load_checkpoint
+from .checkpoint import save_checkpoint as save_checkpoint
 from .compile import CompileWarning, compile
+from .data import load_dataset as load_dataset
+from .explain import check, draw, explain, summary, textbook, to_dot, trace
 from .gradcheck import GradcheckError, gradcheck
 from .ops import (
     abs,
@@ -82,15 +94,3 @@ from .tensor import (
     zeros,
     zeros_like,
 )
-
-__version__ = "0.1.0"
-
-from . import checkpoint as checkpoint
-from . import data as data
-from . import nn as nn
-from . import optim as optim
-from . import train as train
-from .checkpoint import CheckpointError as CheckpointError
-from .checkpoint import load_checkpoint as load_checkpoint
-from .checkpoint import save_checkpoint as save_checkpoint
-from .data import load_dataset as load_dataset
