@@ -121,6 +121,8 @@ class Function:
 
 
 def _as_array(out):
+    if isinstance(out, np.generic):  # NumPy returns 0-d results as scalars: the common case
+        return np.asarray(out)
     if backend.is_array(out):
         return out
     return np.asarray(out)
@@ -250,8 +252,10 @@ def unbroadcast(g, shape: tuple):
     return out.reshape(shape) if out.shape != shape else out
 
 
-def toposort(root: Tensor) -> list[Tensor]:
-    """Non-leaf tensors reachable from ``root``, inputs before outputs (iterative DFS)."""
+def toposort(root: Tensor, include_leaves: bool = False) -> list[Tensor]:
+    """Tensors reachable from ``root``, inputs before outputs (an iterative DFS, so deep
+    graphs never meet Python's recursion limit). Only the non-leaf ones unless
+    ``include_leaves``: backward needs the op nodes, the explainer every tensor."""
     order: list[Tensor] = []
     seen: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
@@ -264,8 +268,14 @@ def toposort(root: Tensor) -> list[Tensor]:
             continue
         seen.add(id(t))
         stack.append((t, True))
-        for p in t._ctx.parents:
-            if isinstance(p, Tensor) and p._ctx is not None and id(p) not in seen:
+        if t._ctx is None:
+            continue
+        for p in reversed(t._ctx.parents):
+            if (
+                isinstance(p, Tensor)
+                and (include_leaves or p._ctx is not None)
+                and id(p) not in seen
+            ):
                 stack.append((p, False))
     return order
 

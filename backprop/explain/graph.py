@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..autograd import _FREED, unbroadcast
+from ..autograd import _FREED, toposort, unbroadcast
 from ..tensor import Tensor
 
 
@@ -73,22 +73,7 @@ class Graph:
         if not isinstance(output, Tensor):
             raise TypeError(f"expected a Tensor, got {type(output).__name__}")
         self.output_tensor = output
-        order: list[Tensor] = []
-        seen: set[int] = set()
-        stack: list[tuple[Tensor, bool]] = [(output, False)]
-        while stack:  # iterative DFS: deep graphs must not hit the recursion limit
-            t, expanded = stack.pop()
-            if expanded:
-                order.append(t)
-                continue
-            if id(t) in seen:
-                continue
-            seen.add(id(t))
-            stack.append((t, True))
-            if t._ctx is not None:
-                for p in reversed(t._ctx.parents):
-                    if isinstance(p, Tensor) and id(p) not in seen:
-                        stack.append((p, False))
+        order = toposort(output, include_leaves=True)
         self.nodes: list[Node] = []
         self._by_id: dict[int, Node] = {}
         used: dict[str, int] = {}
