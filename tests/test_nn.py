@@ -272,3 +272,23 @@ def test_init_distributions():
     assert (w.data == 0).all()
     for gain in ("linear", "sigmoid", "tanh", "relu", "leaky_relu"):
         assert nn.init.calculate_gain(gain) == pytest.approx(torch.nn.init.calculate_gain(gain))
+
+
+def test_parameters_carry_their_dotted_names_for_the_explainer():
+    class Net(bp.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = bp.nn.Sequential(bp.nn.Linear(3, 4), bp.nn.Tanh(), bp.nn.Linear(4, 2))
+
+        def forward(self, x):
+            return self.body(x)
+
+    net = Net()
+    assert [p.name for _, p in net.named_parameters()] == [n for n, _ in net.named_parameters()]
+    loss = net(bp.randn(2, 3)).sum()
+    assert "body.0.weight" in str(bp.explain(loss, net.body[0].weight))
+    mine = bp.nn.Parameter(bp.zeros(2))
+    mine.name = "mine"
+    holder = bp.nn.Module()
+    holder.w = mine
+    assert holder.w.name == "mine"  # a name the user chose is kept

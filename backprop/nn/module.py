@@ -47,6 +47,15 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+def _name_parameter(p: Parameter, dotted: str) -> None:
+    """Give a parameter its ``named_parameters()`` name, so the explainer, the graph picture
+    and error messages say ``0.weight`` rather than an automatic name. A name the user chose
+    is kept."""
+    if p.name is None or p.__dict__.get("_auto_name"):
+        p.name = dotted
+        p._auto_name = True
+
+
 class IncompatibleKeys(NamedTuple):
     missing_keys: list[str]
     unexpected_keys: list[str]
@@ -86,10 +95,13 @@ class Module:
                 mods.pop(name, None)
                 bufs.pop(name, None)
                 params[name] = value
+                _name_parameter(value, name)
             elif isinstance(value, Module):
                 params.pop(name, None)
                 bufs.pop(name, None)
                 mods[name] = value
+                for sub, p in value.named_parameters():
+                    _name_parameter(p, f"{name}.{sub}")
             elif name in params or name in mods:
                 if value is not None:
                     kind = "Parameter" if name in params else "Module"
