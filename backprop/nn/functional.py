@@ -42,8 +42,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     >>> F.linear(bp.ones(1, 2), bp.tensor([[1.0, 2.0]]), bp.tensor([0.5])).tolist()
     [[3.5]]
     """
-    out = ops.matmul(input, weight.T)  # (batch, out)
-    return out if bias is None else out + bias
+    return ops.linear(input, weight, bias)  # one fused node: matmul and bias, (batch, out)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
@@ -283,8 +282,13 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     >>> round(F.cross_entropy(bp.tensor([[1000.0, 0.0]]), bp.tensor([1])).item(), 3)
     1000.0
     """
-    logp = log_softmax(input, dim=1 if input.ndim > 1 else 0)
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if (weight is None and input.ndim == 2 and t.dtype.kind in "iu" and t.size
+            and 0 <= t.min() and t.max() < input.shape[1]
+            and not (t == ignore_index).any()):  # the common case: one fused node
+        return ops.softmax_cross_entropy(input, target if isinstance(target, Tensor) else t,
+                                         reduction)
+    logp = log_softmax(input, dim=1 if input.ndim > 1 else 0)
     if t.dtype.kind == "f":  # probabilities
         target = _target(target, input)
         _check_same_shape("cross_entropy", input, target)
