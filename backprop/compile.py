@@ -110,7 +110,7 @@ def _same(a, b) -> bool:
 class _Plan:
     """One recording, resolved into slots: what each node reads and where it writes."""
 
-    def __init__(self, nodes: list[_Node], args: tuple, root: Tensor):
+    def __init__(self, nodes: list[_Node], args: tuple, root: Tensor, extras=()):
         self.nodes = nodes
         self.root = root
         arg_ids = {}
@@ -157,6 +157,9 @@ class _Plan:
         if id(root) not in produced:
             raise _Dynamic("the function's result was not made by an op of this step")
         self.root_slot = produced[id(root)]
+        if any(id(e) not in produced for e in extras):
+            raise _Dynamic("an extra result of the function was not made by an op of this step")
+        self.extra_slots = [produced[id(e)] for e in extras]
         self._check_no_copied_args(args)
 
     def _check_no_copied_args(self, args) -> None:
@@ -248,23 +251,32 @@ class CompiledStep:
     # -- tracing ----------------------------------------------------------------------------
     def _trace(self, args, sig) -> Tensor:
         with _Recorder() as rec:
-            loss = self.fn(*args)
-        self._check_loss(loss)
+            result = self.fn(*args)
+        loss, extras = self._split(result)
         try:
-            plan = _Plan(rec.nodes, args, loss)
+            plan = _Plan(rec.nodes, args, loss, extras)
         except _Dynamic as e:
-            return self._give_up(str(e), loss)
+            return self._give_up(str(e), result)
         loss.backward()
+        done = _detached(result)
         if self._first is None or sig != self.signature:
             self._first, self.signature = plan, sig
-            return _detached(loss)
+            return done
         why = self._first.matches(plan)
         self._first = None
         if why is not None:
-            return self._give_up(why, None, loss)
-        result = _detached(loss)
+            self.eager_reason = why
+            self._warn(f"the graph is dynamic: {why}; running eagerly from now on")
+            return done
         self._build(plan)
-        return result
+        return done
+
+    def _split(self, result):
+        """``fn`` returns the loss, or a tuple ``(loss, *outputs)`` (e.g. the logits)."""
+        self.returns_tuple = isinstance(result, tuple)
+        loss, *extras = result if self.returns_tuple else (result,)
+        self._check_loss(loss)
+        return loss, extras
 
     def _check_loss(self, loss) -> None:
         if not isinstance(loss, Tensor) or not loss.requires_grad or loss.data.size != 1:
@@ -274,22 +286,19 @@ class CompiledStep:
                                  type(loss).__name__)
             )
 
-    def _give_up(self, why: str, loss, done=None) -> Tensor:
+    def _give_up(self, why: str, result):
         self.eager_reason = why
         self._warn(f"the graph is dynamic: {why}; running eagerly from now on")
-        if done is not None:
-            return _detached(done)
-        loss.backward()
-        return _detached(loss)
+        self._split(result)[0].backward()
+        return _detached(result)
 
     def _warn(self, message: str) -> None:
         warnings.warn(f"backprop.compile: {message}", CompileWarning, stacklevel=3)
 
     def _eager(self, args) -> Tensor:
-        loss = self.fn(*args)
-        self._check_loss(loss)
-        loss.backward()
-        return _detached(loss)
+        result = self.fn(*args)
+        self._split(result)[0].backward()
+        return _detached(result)
 
     def _build(self, plan: _Plan) -> None:
         """Freeze the recording into the lists the replay walks."""
@@ -307,7 +316,8 @@ class CompiledStep:
             t = node.tensor
             if t._ctx is not None:
                 fn.parents = t._ctx.parents  # the recorded inputs: needs_grad reads them
-            if getattr(node.cls, "out", False) is None and node.tensor is not plan.root:
+            returned = node.tensor is plan.root or node.out_slot in plan.extra_slots
+            if getattr(node.cls, "out", False) is None and not returned:
                 fn.out = np.empty_like(t.data)  # a buffer of its own, reused every call
         # The eager traversal's order, fixed: the tensors of the recording are the keys.
         order = [t for t in reversed(toposort(plan.root))]
@@ -356,6 +366,8 @@ class CompiledStep:
             env[node.out_slot] = out if type(out) is np.ndarray else np.asarray(out)
         loss = env[plan.root_slot]
         self._backward(loss)
+        if self.returns_tuple:
+            return (Tensor._wrap(loss), *(Tensor._wrap(env[s]) for s in plan.extra_slots))
         return Tensor._wrap(loss)
 
     def _backward(self, loss) -> None:
@@ -389,8 +401,10 @@ def _resolve(params: tuple, env: list) -> tuple:
     return tuple(out)
 
 
-def _detached(loss: Tensor) -> Tensor:
-    return Tensor._wrap(loss.data)
+def _detached(result):
+    if isinstance(result, tuple):
+        return tuple(Tensor._wrap(t.data) for t in result)
+    return Tensor._wrap(result.data)
 
 
 def _describe(sig: tuple | None) -> str:
@@ -404,7 +418,8 @@ def compile(fn: Callable[..., Tensor]) -> CompiledStep:  # noqa: A001 - the verb
     """Compile ``fn(*args) -> scalar loss`` into a step that also runs the backward pass.
 
     Calling the result does what ``loss = fn(*args); loss.backward()`` does -- gradients
-    accumulate into the parameters' ``.grad`` -- and returns the loss (without a graph). The
+    accumulate into the parameters' ``.grad`` -- and returns the loss (without a graph); ``fn``
+    may also return ``(loss, *outputs)``, and the call then returns them all. The
     first two calls run eagerly and record the graph; later calls with arguments of the same
     shapes and dtypes replay it. Parameters are read afresh on every call, so in-place updates
     by an optimizer between calls are seen. Arguments must reach the ops as themselves

@@ -80,6 +80,7 @@ class TrainConfig:
     test_fraction: float = 0.15
     out: str | None = None
     progress: bool = True
+    compile: bool = False  # replay each training step with bp.compile
     plots: bool = True
 
     def validate(self) -> None:
@@ -275,7 +276,7 @@ def _train(cfg, run_dir, splits, arch, model, opt, sched, hist) -> RunResult:
                val_data=(splits.X_val, splits.y_val) if len(splits.X_val) else None,
                epochs=cfg.epochs, batch_size=cfg.batch_size, target_loss=cfg.target_loss,
                patience=cfg.patience, scheduler=sched, history=hist, on_epoch_end=save,
-               progress=cfg.progress)
+               progress=cfg.progress, compile=cfg.compile)
     seconds = time.perf_counter() - t0
     metrics = _final_metrics(model, loss_fn, splits, hist)
     metrics["seconds"] = seconds

@@ -167,3 +167,21 @@ def test_rejects_a_non_scalar_result():
     w = bp.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(TypeError, match="scalar tensor"):
         bp.compile(lambda x: x * w)(bp.tensor([1.0, 1.0]))
+
+
+def test_extra_outputs_are_returned_from_replays():
+    params, loss_fn = _mlp((4, 6, 3), np.float64)
+    model_out = []
+
+    def with_logits(x, y):
+        h = ops.linear(x, params[0], params[1]).tanh()
+        z = ops.linear(h, params[2], params[3])
+        model_out.append(1)
+        return ops.softmax_cross_entropy(z, y), z
+
+    step = bp.compile(with_logits)
+    for x, y in _batches(4, (4, 6, 3), 5, np.float64):
+        loss, z = step(x, y)
+        h = np.tanh(x.data @ params[0].data.T + params[1].data)
+        np.testing.assert_array_equal(z.data, h @ params[2].data.T + params[3].data)
+    assert step.replays == 2 and len(model_out) == 2
