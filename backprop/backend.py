@@ -91,6 +91,54 @@ def expit(x):
     return _scipy_special().expit(x)
 
 
+_zero_rows: dict = {}
+
+
+def zero_row(a):
+    """A cached zero array that broadcasts against ``a``'s last axis.
+
+    ``np.maximum(a, zero_row(a))`` takes NumPy's vectorised array-array loop, about 3x faster
+    than ``np.maximum(a, 0)``, whose scalar operand NumPy does not vectorise.
+    """
+    if type(a) is not np.ndarray:
+        return get_array_module(a).zeros((), a.dtype)
+    key = (a.dtype, a.shape[-1] if a.ndim else 0)
+    row = _zero_rows.get(key)
+    if row is None:
+        row = _zero_rows[key] = np.zeros(key[1] if a.ndim else (), a.dtype)
+        row.flags.writeable = False
+    return row
+
+
+_blas: dict = {}
+
+
+def axpy(alpha: float, x, y) -> None:
+    """``y += alpha * x`` in place: one multithreaded BLAS pass for large float arrays.
+
+    Optimizer updates are this operation; NumPy's ``y -= lr * g`` takes a temporary and two
+    passes (measured 4x slower for a 512x784 float32 weight on 2 cores).
+    """
+    if (
+        type(y) is np.ndarray
+        and y.size >= 4096
+        and y.dtype == x.dtype
+        and y.dtype.char in "fd"
+        and y.flags.c_contiguous
+        and x.flags.c_contiguous
+    ):
+        fn = _blas.get(y.dtype.char)
+        if fn is None:
+            from scipy.linalg import blas
+
+            fn = _blas[y.dtype.char] = blas.saxpy if y.dtype.char == "f" else blas.daxpy
+        flat = y.reshape(-1)
+        out = fn(x.reshape(-1), flat, a=alpha)
+        if out.ctypes.data == flat.ctypes.data:
+            return
+    y += alpha * x
+
+
 def scatter_add(target, index, values) -> None:
     """``target[index] += values`` with repeated indices accumulating (unbuffered)."""
     xp = get_array_module(target)

@@ -212,7 +212,7 @@ class Relu(Function):
     formulas = ("d relu(s)/ds = 1 if s > 0 else 0  (0 at s = 0, as in PyTorch)",)
 
     def forward(self, a):
-        out = np.maximum(a, 0)
+        out = np.maximum(a, backend.zero_row(a))
         self.saved = out
         return out
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .backend import axpy
 from .tensor import Tensor
 
 __all__ = [
@@ -159,26 +160,30 @@ class SGD(Optimizer):
     def _update(self, p, grad, group, state):
         lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
         w = p.data
-        d = self._tmp(p)
-        if group["maximize"]:
-            np.negative(grad, out=d)
-        else:
-            np.copyto(d, grad)
-        if wd:
-            d += wd * w
+        d = grad  # the direction; copied only when it must differ from the gradient
+        if group["maximize"] or wd:
+            d = self._tmp(p)
+            if group["maximize"]:
+                np.negative(grad, out=d)
+            else:
+                np.copyto(d, grad)
+            if wd:
+                axpy(wd, w, d)
         if mu:
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = d.copy()
             else:
                 buf *= mu
-                buf += (1 - group["dampening"]) * d
+                axpy(1 - group["dampening"], d, buf)
             if group["nesterov"]:
-                d += mu * buf
+                if d is grad:
+                    d = self._tmp(p)
+                    np.copyto(d, grad)
+                axpy(mu, buf, d)
             else:
-                np.copyto(d, buf)
-        d *= lr
-        w -= d
+                d = buf
+        axpy(-lr, d, w)  # w <- w - lr d, in place
 
 
 class Adam(Optimizer):

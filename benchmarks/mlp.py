@@ -82,69 +82,83 @@ def make_numpy(sizes, batch):
     return step
 
 
-def _bp_model(sizes, batch, fused_linear=True, fused_loss=True):
+def _bp_model(sizes, batch):
+    """The MLP as a user writes it: bp.nn layers, F.cross_entropy, bp.optim.SGD."""
     import backprop as bp
-    from backprop import ops
+    import backprop.nn.functional as F
+    from backprop import nn, optim
 
     x, y, weights = data(sizes, batch)
-    params = []
-    for w, b in weights:
-        params += [bp.tensor(w.copy(), requires_grad=True), bp.tensor(b.copy(), requires_grad=True)]
-    xt, yt = bp.tensor(x), bp.tensor(y)
-    rows = np.arange(batch)
-
-    def layer(h, w, b):
-        return ops.linear(h, w, b) if fused_linear else h @ w.T + b  # 1 node, or 3
-
-    def loss(z, y):
-        if fused_loss:
-            return ops.softmax_cross_entropy(z, y)
-        z = z - z.amax(dim=1, keepdim=True)  # log-softmax and NLL from primitives: 8 nodes
-        logp = z - z.exp().sum(dim=1, keepdim=True).log()
-        return -logp[rows, y.data].mean()
+    layers = []
+    for i, (w, b) in enumerate(weights):
+        lin = nn.Linear(w.shape[1], w.shape[0])
+        lin.weight.data[...] = w
+        lin.bias.data[...] = b
+        layers.append(lin)
+        if i < len(weights) - 1:
+            layers.append(nn.ReLU())
+    model = nn.Sequential(*layers)
+    opt = optim.SGD(model.parameters(), lr=LR)
 
     def loss_fn(x, y):
-        h = x
-        for i in range(0, len(params), 2):
-            h = layer(h, params[i], params[i + 1])
-            if i < len(params) - 2:
-                h = h.relu()
-        return loss(h, y)
+        return F.cross_entropy(model(x), y)  # fused: one Linear node per layer, one loss node
 
-    def sgd():
-        for p in params:
-            p.data -= LR * p.grad  # in place: the parameter's buffer is reused
-            p.grad = None
-
-    return loss_fn, sgd, xt, yt
+    return loss_fn, opt, bp.tensor(x), bp.tensor(y)
 
 
-def make_backprop(sizes, batch, **variant):
-    loss_fn, sgd, x, y = _bp_model(sizes, batch, **variant)
+def make_backprop(sizes, batch):
+    loss_fn, opt, x, y = _bp_model(sizes, batch)
 
     def step():
+        opt.zero_grad()
         loss = loss_fn(x, y)
         loss.backward()
-        sgd()
+        opt.step()
         return loss
 
     return step
 
 
 def make_backprop_unfused(sizes, batch):
-    """Eager, with the layer as matmul + add and the loss from primitives (before fusing)."""
-    return make_backprop(sizes, batch, fused_linear=False, fused_loss=False)
+    """Eager, before fusing: each layer as matmul + add, the loss from primitives, and the
+    update as ``w -= lr * g``."""
+    import backprop as bp
+
+    x, y, weights = data(sizes, batch)
+    params = []
+    for w, b in weights:
+        params += [bp.tensor(w, requires_grad=True), bp.tensor(b, requires_grad=True)]
+    xt, yt = bp.tensor(x), bp.tensor(y)
+    rows = np.arange(batch)
+
+    def step():
+        h = xt
+        for i in range(0, len(params), 2):
+            h = h @ params[i].T + params[i + 1]  # 3 nodes: permute, matmul, add
+            if i < len(params) - 2:
+                h = h.relu()
+        z = h - h.amax(dim=1, keepdim=True)  # log-softmax and NLL from primitives: 8 nodes
+        logp = z - z.exp().sum(dim=1, keepdim=True).log()
+        loss = -logp[rows, yt.data].mean()
+        loss.backward()
+        for p in params:
+            p.data -= LR * p.grad
+            p.grad = None
+        return loss
+
+    return step
 
 
 def make_backprop_compiled(sizes, batch):
     import backprop as bp
 
-    loss_fn, sgd, x, y = _bp_model(sizes, batch)
+    loss_fn, opt, x, y = _bp_model(sizes, batch)
     compiled = bp.compile(loss_fn)
 
     def step():
+        opt.zero_grad()
         loss = compiled(x, y)
-        sgd()
+        opt.step()
         return loss
 
     return step
