@@ -18,8 +18,10 @@ multivariable chain rule). Broadcast gradients are reduced to their input's shap
 
 from __future__ import annotations
 
+import itertools
 import traceback
 from contextlib import ContextDecorator
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -88,21 +90,22 @@ class Function:
         """Run the op forward on ``inputs`` (tensors or plain numbers) and record the node."""
         # NumPy scalars (np.sqrt(d) in `x / np.sqrt(d)`) become Python numbers, which NumPy
         # and PyTorch treat as weak: a float32 tensor stays float32
-        datas = [
-            x.data if isinstance(x, Tensor) else x.item() if isinstance(x, np.generic) else x
-            for x in inputs
-        ]
+        datas = []
+        requires = False
+        for x in inputs:
+            if isinstance(x, Tensor):
+                datas.append(x.data)
+                if x.requires_grad:
+                    requires = True
+            else:
+                datas.append(x.item() if isinstance(x, np.generic) else x)
         fn = cls.__new__(cls)
         try:
             out = fn.forward(*datas, *params)
         except (ValueError, TypeError, IndexError) as e:
             raise _op_error(cls, datas, e) from e
-        requires = False
-        if mode.grad_enabled:
-            for x in inputs:
-                if isinstance(x, Tensor) and x.requires_grad:
-                    requires = True
-                    break
+        if requires and not mode.grad_enabled:
+            requires = False
         t = Tensor.__new__(Tensor)
         t.data = out if type(out) is np.ndarray else _as_array(out)
         t.grad = None
@@ -111,6 +114,7 @@ class Function:
         t._retain = False
         if requires:
             fn.parents = inputs
+            fn.seq = _next_seq()  # creation order: a topological order of the graph
             t._ctx = fn
         else:
             t._ctx = None
@@ -118,6 +122,9 @@ class Function:
             fn.created_at = _user_stack()
             _check_finite(fn, cls, datas, t.data, "forward")
         return t
+
+
+_next_seq = itertools.count().__next__
 
 
 def _as_array(out):
@@ -308,13 +315,17 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
         _to_leaf(root, g, is_fresh=False)
         return
 
+    # Visit nodes in decreasing creation order: every consumer of a tensor was created after
+    # it, so by the time a tensor is popped all of its gradient contributions have arrived.
+    # A heap keyed by creation order is the topological sort and the traversal in one pass,
+    # and it never visits a node that no gradient reaches.
     anomaly = mode.anomaly
     grads: dict[int, Any] = {id(root): g}
     fresh: set[int] = set()  # ids of tensors whose pending gradient array we own
-    for t in reversed(toposort(root)):
-        g = grads.pop(id(t), None)
-        if g is None:
-            continue
+    heap = [(-root._ctx.seq, root)]
+    while heap:
+        t = heappop(heap)[1]
+        g = grads.pop(id(t))
         if t._retain:
             _to_leaf(t, g, id(t) in fresh)
         fn = t._ctx
@@ -333,10 +344,17 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
             if anomaly:
                 datas = [getattr(q, "data", q) for q in fn.parents]
                 _check_finite(fn, type(fn), datas, r, "backward", "gradient")
-            _accumulate(p, r, r is not g and getattr(r, "base", None) is None, grads, fresh)
+            if _accumulate(p, r, r is not g and getattr(r, "base", None) is None, grads, fresh):
+                heappush(heap, (-p._ctx.seq, p))
 
 
-def _accumulate(p: Tensor, r, is_fresh: bool, grads: dict, fresh: set) -> None:
+def backward_order(root: Tensor) -> list[Tensor]:
+    """The non-leaf tensors of ``root``'s graph in the order ``backward`` visits them."""
+    return sorted(toposort(root), key=lambda t: -t._ctx.seq)
+
+
+def _accumulate(p: Tensor, r, is_fresh: bool, grads: dict, fresh: set) -> bool:
+    """Add ``r`` to ``p``'s gradient; True when it is the first to reach non-leaf ``p``."""
     pd = p.data
     if type(r) is not np.ndarray and not backend.is_array(r):
         # NumPy returns 0-d results as immutable scalars, which `prev += r` would not update
@@ -350,18 +368,20 @@ def _accumulate(p: Tensor, r, is_fresh: bool, grads: dict, fresh: set) -> None:
         is_fresh = True
     if p._ctx is None:
         _to_leaf(p, r, is_fresh)
-        return
+        return False
     k = id(p)
     prev = grads.get(k)
     if prev is None:
         grads[k] = r
         if is_fresh:
             fresh.add(k)
-    elif k in fresh:
+        return True
+    if k in fresh:
         prev += r  # we own prev: accumulate in place
     else:
         grads[k] = prev + r
         fresh.add(k)
+    return False
 
 
 def _to_leaf(t: Tensor, g, is_fresh: bool) -> None:

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from . import autograd
-from .autograd import Function, _accumulate, toposort
+from .autograd import Function, _accumulate, backward_order
 from .tensor import Tensor
 
 __all__ = ["compile", "CompiledStep", "CompileWarning"]
@@ -320,7 +320,7 @@ class CompiledStep:
             if getattr(node.cls, "out", False) is None and not returned:
                 fn.out = np.empty_like(t.data)  # a buffer of its own, reused every call
         # The eager traversal's order, fixed: the tensors of the recording are the keys.
-        order = [t for t in reversed(toposort(plan.root))]
+        order = backward_order(plan.root)
         by_tensor = {id(n.tensor): n for n in plan.nodes}
         self._seed = np.ones_like(plan.root.data)  # d loss / d loss, the same every call
         self._seed.flags.writeable = False  # so that nothing accumulates into it
