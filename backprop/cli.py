@@ -162,8 +162,11 @@ def _summary(m: dict) -> str:
     for split in ("train", "val", "test"):
         acc = m.get(f"{split}_accuracy")
         s = f"{split} loss {m[f'{split}_loss']:.4f}"
+        r2 = m.get(f"{split}_r2")
         if acc is not None and not math.isnan(acc):
             s += f", accuracy {100 * acc:.2f}%"
+        elif r2 is not None and not math.isnan(r2):
+            s += f", R^2 {r2:.3f}"
         parts.append(s)
     head = f"{m['dataset']}: {m['epochs_run']} epochs"
     if "seconds" in m:

@@ -4,6 +4,8 @@
 entry point for everything else: a bundled real dataset (through scikit-learn), a synthetic
 2-D one, a CSV file or a directory of MNIST-format IDX files. It returns :class:`Splits`:
 stratified train/val/test arrays, standardised with statistics from the training split only.
+Regression targets are standardised too (``Splits.target_standardizer`` maps them back), so
+one learning rate suits every dataset whatever the targets' units.
 
 >>> import backprop as bp
 >>> s = load_dataset("iris", seed=0)
@@ -220,6 +222,7 @@ class Splits:
     feature_names: list[str]
     class_names: list[str] | None = None
     standardizer: Standardizer | None = None
+    target_standardizer: Standardizer | None = None  # regression: y_* are standardised
     seed: int = 0
     target_name: str = "target"
     extra: dict = field(default_factory=dict)
@@ -237,8 +240,20 @@ class Splits:
         """The width of a model's last layer: classes, or 1 for regression."""
         return self.num_classes if self.task == "classification" else self.y_train.shape[1]
 
+    def original_targets(self, y: Any) -> np.ndarray:
+        """Regression targets or predictions in the dataset's own units (``y`` unchanged when
+        the targets were not standardised).
+
+        >>> s = load_dataset("diabetes", seed=0)
+        >>> raw = load_dataset("diabetes", seed=0, standardize_targets=False)
+        >>> bool(np.allclose(s.original_targets(s.y_test), raw.y_test, rtol=1e-5))
+        True
+        """
+        st = self.target_standardizer
+        return np.asarray(y) if st is None else st.inverse_transform(y)
+
     def info(self) -> dict:
-        """A JSON-able description for checkpoint metadata (with the standardiser, if any)."""
+        """A JSON-able description for checkpoint metadata (with the standardisers, if any)."""
         return {
             "name": self.name,
             "task": self.task,
@@ -249,6 +264,9 @@ class Splits:
             "seed": self.seed,
             "sizes": {"train": len(self.X_train), "val": len(self.X_val), "test": len(self.X_test)},
             "standardizer": self.standardizer.to_dict() if self.standardizer else None,
+            "target_standardizer": (
+                self.target_standardizer.to_dict() if self.target_standardizer else None
+            ),
         }
 
 
@@ -280,7 +298,12 @@ def _split_indices(
 
 
 def _make_splits(
-    t: Table, seed: int, val_fraction: float, test_fraction: float, standardize: bool
+    t: Table,
+    seed: int,
+    val_fraction: float,
+    test_fraction: float,
+    standardize: bool,
+    standardize_targets: bool,
 ) -> Splits:
     rng = np.random.default_rng([seed, 1])  # its own stream, apart from the generators'
     train, val, test = _split_indices(
@@ -288,19 +311,26 @@ def _make_splits(
     )
     st = Standardizer.fit(t.X[train]) if standardize else None
     X = (st(t.X) if st else t.X).astype(np.float32)
+    # Diabetes' targets run from 25 to 346: on that scale the squared error's gradients are
+    # thousands of times those of a classification loss, and a learning rate that suits one
+    # diverges on the other. On standardised targets, MSE starts near 1 whatever the units.
+    regression = t.task == "regression"
+    target_st = Standardizer.fit(t.y[train]) if regression and standardize_targets else None
+    y = target_st(t.y).astype(np.float32) if target_st else t.y
     return Splits(
         name=t.name,
         task=t.task,
         X_train=X[train],
-        y_train=t.y[train],
+        y_train=y[train],
         X_val=X[val],
-        y_val=t.y[val],
+        y_val=y[val],
         X_test=X[test],
-        y_test=t.y[test],
+        y_test=y[test],
         num_classes=len(t.class_names) if t.class_names is not None else None,
         feature_names=t.feature_names,
         class_names=t.class_names,
         standardizer=st,
+        target_standardizer=target_st,
         seed=seed,
         target_name=t.target_name,
     )
@@ -388,6 +418,7 @@ def load_dataset(
     val_fraction: float = 0.15,
     test_fraction: float = 0.15,
     standardize: bool = True,
+    standardize_targets: bool | None = None,
     n_samples: int = 500,
     noise: float | None = None,
     target: str | int = -1,
@@ -398,6 +429,8 @@ def load_dataset(
     column, see :func:`load_csv`) or a directory of IDX files (:func:`load_mnist`; its test
     set is the files' own). ``n_samples`` and ``noise`` apply to the synthetic datasets.
     Splits are stratified by class; the standardiser is fitted on the training split only.
+    ``standardize_targets`` (by default as ``standardize``) does the same for regression
+    targets: ``y_*`` are then standardised and ``Splits.original_targets`` maps them back.
 
     >>> s = load_dataset("moons", n_samples=200, seed=1)
     >>> len(s.X_train), len(s.X_val), len(s.X_test), s.feature_names
@@ -417,7 +450,11 @@ def load_dataset(
             f"unknown dataset {name!r}: not a file or directory, and not one of "
             f"{', '.join(_DESCRIPTIONS)}"
         )
-    return _make_splits(table, seed, val_fraction, test_fraction, standardize)
+    if standardize_targets is None:
+        standardize_targets = standardize
+    return _make_splits(
+        table, seed, val_fraction, test_fraction, standardize, standardize_targets
+    )
 
 
 # ---------------------------------------------------------------------------------------------

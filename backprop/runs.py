@@ -4,8 +4,13 @@
 :func:`backprop.train.fit` and writes a run directory::
 
     runs/digits-20260101-120000/
-      metrics.json     final train/val/test loss and accuracy (keys train_loss, test_accuracy..)
+      metrics.json     final train/val/test loss and accuracy (keys train_loss, test_accuracy..;
+                       for regression test_r2.. instead of accuracy)
       history.csv      one row per epoch: losses, accuracies, lr, seconds, grad_norm/<layer>
+
+For regression the model is trained on standardised targets (fitted on the training split,
+kept in the checkpoint as ``dataset.target_standardizer``), but every loss written above is in
+the targets' original units, and ``predict`` answers in them too.
       curves.png       loss and accuracy per epoch, train and validation
       gradients.png    per-layer gradient norm per epoch
       checkpoint/      model and optimizer state (safetensors) + JSON metadata, saved each epoch
@@ -198,10 +203,13 @@ def _scheduler(cfg: TrainConfig, opt: optim.Optimizer):
     return None
 
 
-def _load_splits(cfg: TrainConfig):
+def _load_splits(cfg: TrainConfig, dataset_info: dict | None = None):
+    # A run saved before targets were standardised has no "target_standardizer": rebuild its
+    # splits as it saw them.
+    targets = dataset_info is None or dataset_info.get("target_standardizer") is not None
     try:
         return load_dataset(cfg.dataset, seed=cfg.seed, val_fraction=cfg.val_fraction,
-                            test_fraction=cfg.test_fraction)
+                            test_fraction=cfg.test_fraction, standardize_targets=targets)
     except (DataError, FileNotFoundError) as e:
         raise RunError(str(e)) from None
 
@@ -239,7 +247,7 @@ def _resume(run_dir: Path, overrides: TrainConfig) -> RunResult:
     cfg = TrainConfig(**{**meta["config"], "hidden": tuple(meta["config"]["hidden"])})
     cfg.epochs, cfg.progress, cfg.plots = overrides.epochs, overrides.progress, overrides.plots
     cfg.out = str(run_dir)
-    splits = _load_splits(cfg)
+    splits = _load_splits(cfg, meta["dataset"])
     model = build_mlp(meta["architecture"])
     model.load_state_dict(model_state)
     opt = _optimizer(cfg, model.parameters())
@@ -276,7 +284,8 @@ def _train(cfg, run_dir, splits, arch, model, opt, sched, hist) -> RunResult:
                val_data=(splits.X_val, splits.y_val) if len(splits.X_val) else None,
                epochs=cfg.epochs, batch_size=cfg.batch_size, target_loss=cfg.target_loss,
                patience=cfg.patience, scheduler=sched, history=hist, on_epoch_end=save,
-               progress=cfg.progress, compile=cfg.compile)
+               progress=cfg.progress, compile=cfg.compile,
+               target_standardizer=splits.target_standardizer)
     seconds = time.perf_counter() - t0
     metrics = _final_metrics(model, loss_fn, splits, hist)
     metrics["seconds"] = seconds
@@ -284,17 +293,37 @@ def _train(cfg, run_dir, splits, arch, model, opt, sched, hist) -> RunResult:
 
 
 def _final_metrics(model, loss_fn, splits, hist: History) -> dict[str, Any]:
+    """Loss per split (in the targets' original units) and accuracy, or R^2 for regression."""
     metrics: dict[str, Any] = {"dataset": splits.name, "task": splits.task}
     for split in ("train", "val", "test"):
         X, y = getattr(splits, f"X_{split}"), getattr(splits, f"y_{split}")
-        r = evaluate(model, loss_fn, (X, y)) if len(X) else {"loss": math.nan,
-                                                            "accuracy": math.nan}
+        r = (evaluate(model, loss_fn, (X, y), target_standardizer=splits.target_standardizer)
+             if len(X) else {"loss": math.nan, "accuracy": math.nan})
         metrics[f"{split}_loss"] = r["loss"]
         if splits.task == "classification":
             metrics[f"{split}_accuracy"] = r["accuracy"]
+        else:
+            metrics[f"{split}_r2"] = _r2(model, X, y) if len(X) > 1 else math.nan
     metrics.update(epochs_run=hist.epoch[-1] if hist.epoch else 0, best_epoch=hist.best_epoch,
                    stopped=hist.stopped)
     return metrics
+
+
+def _r2(model, X: np.ndarray, y: np.ndarray) -> float:
+    """1 - SSE/SST averaged over outputs: 0 for predicting the split's mean, 1 for perfect.
+    (Unchanged by standardising the targets, so computed on them directly.)"""
+    from .autograd import no_grad
+
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            out = model(Tensor(X)).data.astype(np.float64)
+    finally:
+        model.train(was_training)
+    y = np.asarray(y, np.float64)
+    sse, sst = ((y - out) ** 2).sum(0), ((y - y.mean(0)) ** 2).sum(0)
+    return float(np.mean(1 - sse / np.where(sst > 0, sst, np.nan)))
 
 
 def _json_safe(x):
@@ -361,11 +390,12 @@ def load_run(run_dir: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
 
 
 def evaluate_run(run_dir: str | os.PathLike) -> dict[str, Any]:
-    """Loss and accuracy of a saved run's model on its dataset's train, val and test splits
-    (the same splits: they are determined by the dataset and the seed)."""
+    """Loss and accuracy (R^2 for regression) of a saved run's model on its dataset's train,
+    val and test splits (the same splits: they are determined by the dataset and the seed);
+    the same metrics as ``train_run``'s, losses in the targets' original units."""
     model, meta = load_run(run_dir)
     cfg = TrainConfig(**{**meta["config"], "hidden": tuple(meta["config"]["hidden"])})
-    splits = _load_splits(cfg)
+    splits = _load_splits(cfg, meta["dataset"])
     metrics = _final_metrics(model, _loss_fn(cfg.loss, splits.task), splits,
                              History.from_dict(meta["history"]))
     metrics["checkpoint_epoch"] = meta["epoch"]
@@ -411,7 +441,8 @@ def _is_number(s: str) -> bool:
 def predict_run(run_dir: str | os.PathLike, input_csv: str | os.PathLike) -> str:
     """Predictions of a saved run's model for the rows of a CSV file of features, as CSV text:
     for classification the class and its probability (and each class's), for regression the
-    predicted value. Features are standardised as in training."""
+    predicted value, in the targets' original units. Features are standardised as in
+    training."""
     model, meta = load_run(run_dir)
     X = _read_features(Path(input_csv), meta)
     from .autograd import no_grad
@@ -421,6 +452,8 @@ def predict_run(run_dir: str | os.PathLike, input_csv: str | os.PathLike) -> str
     buf = io.StringIO()
     w = csv.writer(buf)
     info = meta["dataset"]
+    if info.get("target_standardizer"):  # the model answers in standardised units
+        out = Standardizer.from_dict(info["target_standardizer"]).inverse_transform(out)
     if info["task"] == "classification":
         probs = F.softmax(Tensor._wrap(out), dim=1).data
         classes = info.get("class_names") or [str(i) for i in range(out.shape[1])]

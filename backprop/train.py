@@ -7,6 +7,11 @@ layer: the vanishing-gradient signal of 003). It stops after ``epochs``, when th
 loss reaches ``target_loss``, or when the validation loss has not improved for ``patience``
 epochs (early stopping), whichever comes first.
 
+Regression targets standardised for training (``Splits.target_standardizer``) can be passed
+as ``target_standardizer``: the model still learns the standardised targets, but every loss
+``fit`` and ``evaluate`` report is in the targets' original units (outputs and targets mapped
+back before the loss), so ``History``, ``target_loss`` and the metrics mean what they say.
+
 ``batch_size=1`` is 003's stochastic gradient descent (one shuffled sample per step);
 ``batch_size=B`` its mini-batch SGD (the gradient averaged over B samples); a batch as large
 as the dataset is plain gradient descent.
@@ -33,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from .autograd import no_grad
-from .data import DataLoader, Dataset, TensorDataset
+from .data import DataLoader, Dataset, Standardizer, TensorDataset
 from .nn.module import Module
 from .optim import LRScheduler, Optimizer
 from .tensor import Tensor
@@ -114,10 +119,29 @@ def _n_correct(out: np.ndarray, y: np.ndarray) -> int | None:
     return int((out.argmax(axis=1) == y).sum())
 
 
-def evaluate(model: Module, loss_fn: Callable, data, batch_size: int = 1024) -> dict[str, float]:
+def _original_units(loss_fn: Callable, st: Standardizer | None) -> Callable:
+    """``loss_fn`` on outputs and targets mapped back from standardised to original units."""
+    if st is None:
+        return loss_fn
+
+    def loss(out: Tensor, y) -> Tensor:
+        y = y.data if isinstance(y, Tensor) else np.asarray(y)
+        return loss_fn(Tensor(st.inverse_transform(out.data)), Tensor(st.inverse_transform(y)))
+
+    return loss
+
+
+def evaluate(
+    model: Module,
+    loss_fn: Callable,
+    data,
+    batch_size: int = 1024,
+    target_standardizer: Standardizer | None = None,
+) -> dict[str, float]:
     """Loss (mean per sample) and, for class-index targets, accuracy of ``model`` on ``data``.
 
-    Runs in ``eval()`` mode without recording a graph, then restores the model's mode.
+    Runs in ``eval()`` mode without recording a graph, then restores the model's mode. With
+    ``target_standardizer`` the loss is in the targets' original units (see the module doc).
 
     >>> import numpy as np, backprop as bp
     >>> m = bp.nn.Linear(2, 2)
@@ -126,6 +150,7 @@ def evaluate(model: Module, loss_fn: Callable, data, batch_size: int = 1024) -> 
     ['accuracy', 'loss']
     """
     loader = _as_loader(data, batch_size, shuffle=False)
+    loss_fn = _original_units(loss_fn, target_standardizer)
     was_training = model.training
     model.eval()
     total, n, correct = 0.0, 0, 0
@@ -175,6 +200,7 @@ def fit(
     on_epoch_end: Callable[[int, History], None] | None = None,
     progress: bool = True,
     compile: bool = False,  # noqa: A002 - the CLI's --compile
+    target_standardizer: Standardizer | None = None,
 ) -> History:
     """Train ``model`` on ``train_data`` and return its :class:`History`.
 
@@ -185,7 +211,8 @@ def fit(
     history)`` runs after each epoch (the CLI saves a checkpoint there). ``progress`` shows a
     tqdm bar with the loss and speed. ``compile`` runs each step through ``bp.compile``: traced
     once, then replayed (it falls back to eager steps, with a warning, for a dynamic graph such
-    as dropout's, and for a last batch of another size).
+    as dropout's, and for a last batch of another size). ``target_standardizer``: the losses
+    recorded (and compared with ``target_loss``) are in the targets' original units.
     """
     loader = _as_loader(train_data, batch_size, shuffle)
     val_loader = _as_loader(val_data, 1024, shuffle=False)
@@ -200,6 +227,7 @@ def fit(
     bar = _progress_bar(progress, (epochs - start + 1) * steps if steps else None)
     stale = _epochs_since_best(hist)
     step = _compiled_step(model, loss_fn) if compile else None
+    reported_loss = _original_units(loss_fn, target_standardizer)
     try:
         for epoch in range(start, epochs + 1):
             t0 = time.perf_counter()
@@ -221,7 +249,11 @@ def fit(
                                               for p in params if p.grad is not None))
                 optimizer.step()                # update: w <- w - lr * dL/dw (for SGD)
                 b = len(x)
-                total += loss.item() * b
+                if target_standardizer is None:
+                    total += loss.item() * b
+                else:                           # the same batch's loss in original units
+                    with no_grad():
+                        total += reported_loss(out, y).item() * b
                 n += b
                 n_steps += 1
                 c = _n_correct(out.data, y.data)
@@ -238,7 +270,8 @@ def fit(
             for i, (name, _) in enumerate(layers):
                 hist.grad_norms[name].append(float(norms[i]) / max(n_steps, 1))
             if val_loader is not None:
-                v = evaluate(model, loss_fn, val_loader)
+                v = evaluate(model, loss_fn, val_loader,
+                             target_standardizer=target_standardizer)
                 hist.val_loss.append(v["loss"])
                 hist.val_accuracy.append(v["accuracy"])
             else:

@@ -146,9 +146,12 @@ def test_every_bundled_dataset(name):
         for y in (s.y_train, s.y_val, s.y_test):
             share = np.bincount(y, minlength=s.num_classes) / len(y)
             assert np.abs(share - overall).max() <= 1.5 / len(y) + 1e-9
+        assert s.target_standardizer is None
     else:
         assert s.y_train.dtype == np.float32 and s.y_train.shape[1:] == (1,)
         assert s.num_classes is None and s.num_outputs == 1
+        np.testing.assert_allclose(s.y_train.mean(0), 0, atol=1e-4)  # targets standardised
+        np.testing.assert_allclose(s.y_train.std(0), 1, atol=1e-4)
 
 
 def test_splits_are_a_partition_and_seeded():
@@ -169,6 +172,43 @@ def test_standardizer_fitted_on_train_only_and_round_trips_through_json():
     st2 = Standardizer.from_dict(json.loads(json.dumps(s.standardizer.to_dict())))
     np.testing.assert_allclose(st2(raw.X_test), s.X_test, atol=1e-5)
     np.testing.assert_allclose(st2.inverse_transform(s.X_test), raw.X_test, rtol=1e-4, atol=1e-6)
+
+
+def test_regression_targets_standardised_on_train_only_and_round_trip():
+    raw = load_dataset("diabetes", seed=2, standardize_targets=False)
+    s = load_dataset("diabetes", seed=2)
+    assert raw.target_standardizer is None and raw.y_test.max() > 100  # the original units
+    np.testing.assert_allclose(s.target_standardizer.mean, raw.y_train.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(s.target_standardizer.std, raw.y_train.std(0), rtol=1e-5)
+    np.testing.assert_allclose(s.X_test, raw.X_test)  # features are untouched by the option
+    # through the checkpoint's JSON and back to the original units
+    info = json.loads(json.dumps(s.info()))
+    st2 = Standardizer.from_dict(info["target_standardizer"])
+    for split in ("train", "val", "test"):
+        y, y_raw = getattr(s, f"y_{split}"), getattr(raw, f"y_{split}")
+        np.testing.assert_allclose(st2.inverse_transform(y), y_raw, rtol=1e-5)
+        np.testing.assert_allclose(s.original_targets(y), y_raw, rtol=1e-5)
+        np.testing.assert_allclose(st2(y_raw), y, atol=1e-5)
+    off = load_dataset("diabetes", seed=2, standardize=False)  # follows standardize by default
+    assert off.target_standardizer is None and off.info()["target_standardizer"] is None
+
+
+def test_csv_regression_targets_are_standardised(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    price = 1000 + 300 * X[:, 0] + rng.normal(size=40)
+    path = tmp_path / "houses.csv"
+    rows = "\n".join(f"{a},{b},{p}" for (a, b), p in zip(X, price))
+    path.write_text("size,age,price\n" + rows + "\n")
+    s = load_dataset(str(path), target="price", seed=0)
+    assert s.task == "regression" and s.target_name == "price"
+    np.testing.assert_allclose(s.y_train.mean(), 0, atol=1e-4)
+    train_prices = s.original_targets(s.y_train)
+    assert train_prices.min() > 0  # back in dollars, not in standard deviations
+    np.testing.assert_allclose(s.target_standardizer.mean, train_prices.mean(0), rtol=1e-5)
+    everything = np.concatenate([s.y_train, s.y_val, s.y_test])
+    np.testing.assert_allclose(np.sort(s.original_targets(everything).ravel()),
+                               np.sort(price).astype(np.float32), rtol=1e-5)
 
 
 def test_sizes_and_errors():
