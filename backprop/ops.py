@@ -845,7 +845,7 @@ def bind_tensor_methods(cls) -> None:
     for k, v in methods.items():
         setattr(cls, k, v)
     cls.T = property(_T)
-    cls.__hash__ = lambda self: id(self)
+    cls.__hash__ = object.__hash__  # by identity, in C (state dicts are keyed by tensors)
 
 
 bind_tensor_methods(Tensor)
