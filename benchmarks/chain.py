@@ -57,11 +57,8 @@ def numpy_tape(shape):
     return run
 
 
-def backprop_chain(shape):
-    import backprop as bp
-
-    xv, cv = _values(shape)
-    x, c = bp.tensor(xv, requires_grad=True), bp.tensor(cv)
+def _timed_chain(x, c):
+    """A run of the chain for a PyTorch-like tensor library: the same code for each."""
 
     def run():
         t0 = time.perf_counter()
@@ -76,27 +73,20 @@ def backprop_chain(shape):
         return t1 - t0, time.perf_counter() - t1
 
     return run
+
+
+def backprop_chain(shape):
+    import backprop as bp
+
+    xv, cv = _values(shape)
+    return _timed_chain(bp.tensor(xv, requires_grad=True), bp.tensor(cv))
 
 
 def torch_chain(shape):
     import torch
 
     xv, cv = _values(shape)
-    x, c = torch.tensor(xv, requires_grad=True), torch.tensor(cv)
-
-    def run():
-        t0 = time.perf_counter()
-        y = x
-        for _ in range(N_OPS // 2):
-            y = y * c
-            y = y + c
-        y = y.sum()
-        t1 = time.perf_counter()
-        y.backward()
-        x.grad = None
-        return t1 - t0, time.perf_counter() - t1
-
-    return run
+    return _timed_chain(torch.tensor(xv, requires_grad=True), torch.tensor(cv))
 
 
 def mygrad_chain(shape):
