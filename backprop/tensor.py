@@ -364,4 +364,4 @@ def rand(*size, dtype=None, requires_grad: bool = False, generator=None, name=No
 
 
 from . import autograd as _autograd  # noqa: E402
-from . import ops as _ops  # noqa: E402  (ops.py attaches the operators to Tensor)
+from . import ops as _ops  # noqa: E402  (ops attaches the operators to Tensor)

@@ -1,0 +1,393 @@
+"""The primitives: each op's forward computation, and right under it its derivative rule.
+
+``backward(g)`` returns, for each input, the upstream gradient ``g`` times the local partial
+derivative of that edge; ``formulas`` says the same in words for the explainer. Rules never
+reduce broadcast dimensions (``autograd.unbroadcast`` does that for all of them) and return
+``None`` for an input that needs no gradient. Composite functions (softmax, GELU, losses) are
+written with these primitives and need no rule of their own.
+
+Where each rule lives: ``elementwise.py`` (arithmetic, exp, log, tanh, sigmoid, relu, erf,
+maximum, where, clip, casts), ``reduce.py`` (sum, mean, max, min), ``shape.py`` (reshape,
+permute, expand, indexing, cat, stack), ``matmul.py``, and ``fused.py`` (a linear layer and
+softmax cross-entropy as one node each). This file is the functional API (``ops.add``,
+``ops.sum``, ...) and attaches the operators to ``Tensor``.
+
+>>> import backprop as bp
+>>> Tanh.formulas[0]
+'d tanh(s)/ds = 1 - tanh(s)^2'
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from ..tensor import Tensor
+from .elementwise import (  # noqa: F401  (re-exported: ops.Tanh, ops.Linear, ...)
+    Abs,
+    Add,
+    Cast,
+    Clip,
+    Div,
+    Erf,
+    Exp,
+    Log,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    PowTensor,
+    Relu,
+    Sigmoid,
+    Sqrt,
+    Sub,
+    Tanh,
+    ToDevice,
+    Where,
+)
+from .fused import (  # noqa: F401  (re-exported: ops.Tanh, ops.Linear, ...)
+    Linear,
+    SoftmaxCrossEntropy,
+)
+from .matmul import (  # noqa: F401  (re-exported: ops.Tanh, ops.Linear, ...)
+    MatMul,
+)
+from .reduce import (  # noqa: F401  (re-exported: ops.Tanh, ops.Linear, ...)
+    Amax,
+    Amin,
+    MaxDim,
+    Mean,
+    MinDim,
+    Sum,
+    _dims,
+)
+from .shape import (  # noqa: F401  (re-exported: ops.Tanh, ops.Linear, ...)
+    Concat,
+    Expand,
+    Index,
+    Permute,
+    Reshape,
+    Stack,
+    _is_advanced,
+)
+
+# ---------------------------------------------------------------------------- functional API
+
+
+def _t(x) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _weak(x):
+    """A NumPy scalar as a Python number, which keeps a float32 tensor float32 (as in PyTorch)."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def add(a, b) -> Tensor:
+    return Add.apply((a, b))
+
+
+def sub(a, b) -> Tensor:
+    return Sub.apply((a, b))
+
+
+def mul(a, b) -> Tensor:
+    return Mul.apply((a, b))
+
+
+def div(a, b) -> Tensor:
+    return Div.apply((a, b))
+
+
+def neg(a) -> Tensor:
+    return Neg.apply((a,))
+
+
+def pow(a, p) -> Tensor:  # noqa: A001 - PyTorch's name
+    if isinstance(p, Tensor):
+        return PowTensor.apply((a, p))
+    if isinstance(a, Tensor):
+        return Pow.apply((a,), _weak(p))
+    return PowTensor.apply((a, p))
+
+
+def exp(a) -> Tensor:
+    return Exp.apply((a,))
+
+
+def log(a) -> Tensor:
+    return Log.apply((a,))
+
+
+def sqrt(a) -> Tensor:
+    return Sqrt.apply((a,))
+
+
+def abs(a) -> Tensor:  # noqa: A001
+    return Abs.apply((a,))
+
+
+def tanh(a) -> Tensor:
+    return Tanh.apply((a,))
+
+
+def sigmoid(a) -> Tensor:
+    return Sigmoid.apply((a,))
+
+
+def relu(a) -> Tensor:
+    return Relu.apply((a,))
+
+
+def erf(a) -> Tensor:
+    return Erf.apply((a,))
+
+
+def maximum(a, b) -> Tensor:
+    return Maximum.apply((a, b))
+
+
+def minimum(a, b) -> Tensor:
+    return Minimum.apply((a, b))
+
+
+def where(condition, a, b) -> Tensor:
+    """``a`` where ``condition`` holds, else ``b`` (the condition carries no gradient)."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    return Where.apply((a, b), cond)
+
+
+def clip(a, min=None, max=None) -> Tensor:  # noqa: A002
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    return Clip.apply((a,), _weak(min), _weak(max))
+
+
+clamp = clip
+
+
+def _reduce_args(a: Tensor, dim, keepdim, axis, keepdims):
+    if axis is not None:
+        dim = axis
+    return _dims(dim, a.data.ndim), bool(keepdim or keepdims)
+
+
+def sum(a, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:  # noqa: A001
+    a = _t(a)
+    dims, keep = _reduce_args(a, dim, keepdim, axis, keepdims)
+    return Sum.apply((a,), dims, keep)
+
+
+def mean(a, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
+    a = _t(a)
+    dims, keep = _reduce_args(a, dim, keepdim, axis, keepdims)
+    return Mean.apply((a,), dims, keep)
+
+
+MinMax = namedtuple("MinMax", ["values", "indices"])
+
+
+def _minmax(a, dim, keepdim, axis, keepdims, whole, along, argfn):
+    a = _t(a)
+    if axis is not None:
+        dim = axis
+    keep = bool(keepdim or keepdims)
+    if dim is None:
+        return whole.apply((a,), None, keep)
+    d = dim % a.data.ndim
+    values = along.apply((a,), d, keep)
+    idx = argfn(a.data, axis=d)
+    return MinMax(values, Tensor._wrap(np.expand_dims(idx, d) if keep else idx))
+
+
+def max(a, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
+    """Whole-tensor max (a tensor), or along ``dim`` a (values, indices) pair as in PyTorch."""
+    return _minmax(a, dim, keepdim, axis, keepdims, Amax, MaxDim, np.argmax)
+
+
+def min(a, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
+    return _minmax(a, dim, keepdim, axis, keepdims, Amin, MinDim, np.argmin)
+
+
+def amax(a, dim=None, keepdim=False) -> Tensor:
+    a = _t(a)
+    return Amax.apply((a,), _dims(dim, a.data.ndim), keepdim)
+
+
+def amin(a, dim=None, keepdim=False) -> Tensor:
+    a = _t(a)
+    return Amin.apply((a,), _dims(dim, a.data.ndim), keepdim)
+
+
+def reshape(a, *shape) -> Tensor:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return Reshape.apply((a,), shape)
+
+
+def permute(a, *dims) -> Tensor:
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    a = _t(a)
+    if sorted(d % a.data.ndim for d in dims) != list(range(a.data.ndim)):
+        raise ValueError(f"permute: {dims} is not a permutation of the dims of {a.shape}")
+    return Permute.apply((a,), tuple(d % a.data.ndim for d in dims))
+
+
+def transpose(a, dim0: int = -2, dim1: int = -1) -> Tensor:
+    a = _t(a)
+    axes = list(range(a.data.ndim))
+    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    return Permute.apply((a,), tuple(axes))
+
+
+def _T(a: Tensor) -> Tensor:
+    return Permute.apply((a,), tuple(reversed(range(a.data.ndim))))
+
+
+def expand(a, *shape) -> Tensor:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    a = _t(a)
+    # PyTorch's -1 keeps a dimension's size
+    lead = len(shape) - a.data.ndim
+    shape = tuple(a.data.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
+    return Expand.apply((a,), shape)
+
+
+def broadcast_to(a, shape) -> Tensor:
+    return Expand.apply((_t(a),), tuple(shape))
+
+
+def flatten(a, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    a = _t(a)
+    shape = a.data.shape
+    if not shape:
+        return reshape(a, (1,))
+    s, e = start_dim % len(shape), end_dim % len(shape)
+    return reshape(a, shape[:s] + (-1,) + shape[e + 1 :])
+
+
+def squeeze(a, dim=None) -> Tensor:
+    a = _t(a)
+    shape = a.data.shape
+    if dim is None:
+        new = tuple(n for n in shape if n != 1)
+    else:
+        d = dim % len(shape)
+        new = shape[:d] + shape[d + 1 :] if shape[d] == 1 else shape
+    return reshape(a, new)
+
+
+def unsqueeze(a, dim: int) -> Tensor:
+    a = _t(a)
+    shape = a.data.shape
+    d = dim % (len(shape) + 1)
+    return reshape(a, shape[:d] + (1,) + shape[d:])
+
+
+def getitem(a, index) -> Tensor:
+    if isinstance(index, Tensor):
+        index = index.data
+    elif isinstance(index, tuple):
+        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    elif isinstance(index, list):
+        index = np.asarray(index)
+    return Index.apply((a,), index)
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    tensors = tuple(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty sequence of tensors")
+    return Concat.apply(tensors, dim)
+
+
+concatenate = cat
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    tensors = tuple(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    return Stack.apply(tensors, dim)
+
+
+def matmul(a, b) -> Tensor:
+    return MatMul.apply((a, b))
+
+
+def _rsub(a, b):
+    return Sub.apply((b, a))
+
+
+def _rdiv(a, b):
+    return Div.apply((b, a))
+
+
+def _rpow(a, b):
+    return PowTensor.apply((b, a))
+
+
+def _rmatmul(a, b):
+    return MatMul.apply((b, a))
+
+
+def _compare(fn):
+    def op(a, b):
+        return Tensor._wrap(fn(a.data, b.data if isinstance(b, Tensor) else b))
+
+    return op
+
+
+def bind_tensor_methods(cls) -> None:
+    """Attach the operators and methods to ``Tensor`` (done once, by tensor.py)."""
+    methods = {
+        "__add__": add, "__radd__": add, "__sub__": sub, "__rsub__": _rsub,
+        "__mul__": mul, "__rmul__": mul, "__truediv__": div, "__rtruediv__": _rdiv,
+        "__neg__": neg, "__pow__": pow, "__rpow__": _rpow,
+        "__matmul__": matmul, "__rmatmul__": _rmatmul, "__getitem__": getitem,
+        "__lt__": _compare(np.less), "__le__": _compare(np.less_equal),
+        "__gt__": _compare(np.greater), "__ge__": _compare(np.greater_equal),
+        "__eq__": _compare(np.equal), "__ne__": _compare(np.not_equal),
+        "add": add, "sub": sub, "mul": mul, "div": div, "neg": neg, "pow": pow,
+        "exp": exp, "log": log, "sqrt": sqrt, "abs": abs, "tanh": tanh, "sigmoid": sigmoid,
+        "relu": relu, "erf": erf, "maximum": maximum, "minimum": minimum, "clip": clip,
+        "clamp": clip, "sum": sum, "mean": mean, "max": max, "min": min, "amax": amax,
+        "amin": amin, "reshape": reshape, "view": reshape, "permute": permute,
+        "transpose": transpose, "expand": expand, "broadcast_to": broadcast_to,
+        "flatten": flatten, "squeeze": squeeze, "unsqueeze": unsqueeze, "matmul": matmul,
+    }
+    for k, v in methods.items():
+        setattr(cls, k, v)
+    cls.T = property(_T)
+    cls.__hash__ = object.__hash__  # by identity, in C (state dicts are keyed by tensors)
+
+
+bind_tensor_methods(Tensor)
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """``x @ weight.T + bias`` as one fused node (the body of ``nn.Linear``).
+
+    >>> import backprop as bp
+    >>> x, w, b = bp.ones(2, 3), bp.ones(4, 3), bp.zeros(4)
+    >>> linear(x, w, b).shape
+    (2, 4)
+    """
+    return Linear.apply((x, weight, bias))
+
+
+def softmax_cross_entropy(logits, target, reduction: str = "mean") -> Tensor:
+    """Cross-entropy of ``softmax(logits)`` (shape (n, classes)) against class indices (n,).
+
+    >>> import backprop as bp
+    >>> z = bp.zeros(2, 4, requires_grad=True)
+    >>> round(softmax_cross_entropy(z, bp.tensor([0, 3])).item(), 4)  # log(4)
+    1.3863
+    """
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"softmax_cross_entropy: unknown reduction {reduction!r}")
+    return SoftmaxCrossEntropy.apply((logits, target), reduction)

@@ -1,0 +1,307 @@
+"""Arithmetic and elementwise primitives: each forward with its derivative rule under it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function
+
+# ---------------------------------------------------------------------------- arithmetic
+
+
+class Add(Function):
+    name = "add"
+    formulas = ("d(a+b)/da = 1", "d(a+b)/db = 1")
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        return g, g
+
+
+class Sub(Function):
+    name = "sub"
+    formulas = ("d(a-b)/da = 1", "d(a-b)/db = -1")
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        return g, (-g if self.needs_grad(1) else None)
+
+
+class Mul(Function):
+    name = "mul"
+    formulas = ("d(a*b)/da = b", "d(a*b)/db = a")
+
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return a * b
+
+    def backward(self, g):
+        a, b = self.saved
+        return g * b, g * a
+
+
+class Div(Function):
+    name = "div"
+    formulas = ("d(a/b)/da = 1/b", "d(a/b)/db = -a/b^2")
+
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return a / b
+
+    def backward(self, g):
+        a, b = self.saved
+        ga = g / b
+        return ga, (-ga * a / b if self.needs_grad(1) else None)
+
+
+class Neg(Function):
+    name = "neg"
+    formulas = ("d(-a)/da = -1",)
+
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return (-g,)
+
+
+class Pow(Function):
+    """``a ** p`` for a constant exponent ``p``."""
+
+    name = "pow"
+    formulas = ("d(a^p)/da = p * a^(p-1)",)
+
+    def forward(self, a, p):
+        self.saved = a
+        self.p = p
+        return a**p
+
+    def backward(self, g):
+        a, p = self.saved, self.p
+        if p == 2:
+            return (g * (2 * a),)
+        if p == 0:  # a^0 is constant; p * a^-1 would be 0 * inf = NaN at a = 0
+            return (np.zeros_like(g),)
+        return (g * (p * a ** (p - 1)),)
+
+
+class PowTensor(Function):
+    """``a ** b`` where both may carry gradients."""
+
+    name = "pow"
+    formulas = ("d(a^b)/da = b * a^(b-1)", "d(a^b)/db = a^b * log(a)")
+
+    def forward(self, a, b):
+        out = a**b
+        self.saved = (a, b, out)
+        return out
+
+    def backward(self, g):
+        a, b, out = self.saved
+        ga = g * (b * a ** (b - 1)) if self.needs_grad(0) else None
+        gb = None
+        if self.needs_grad(1):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = g * out * np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
+        return ga, gb
+
+
+# ---------------------------------------------------------------------------- elementwise
+
+
+class Exp(Function):
+    name = "exp"
+    formulas = ("d exp(s)/ds = exp(s)",)
+
+    def forward(self, a):
+        out = np.exp(a)
+        self.saved = out
+        return out
+
+    def backward(self, g):
+        return (g * self.saved,)
+
+
+class Log(Function):
+    name = "log"
+    formulas = ("d log(s)/ds = 1/s",)
+
+    def forward(self, a):
+        self.saved = a
+        return np.log(a)
+
+    def backward(self, g):
+        return (g / self.saved,)
+
+
+class Sqrt(Function):
+    name = "sqrt"
+    formulas = ("d sqrt(s)/ds = 1 / (2 sqrt(s))",)
+
+    def forward(self, a):
+        out = np.sqrt(a)
+        self.saved = out
+        return out
+
+    def backward(self, g):
+        return (g / (2 * self.saved),)
+
+
+class Abs(Function):
+    name = "abs"
+    formulas = ("d |s|/ds = sign(s)  (0 at s = 0)",)
+
+    def forward(self, a):
+        self.saved = a
+        return np.abs(a)
+
+    def backward(self, g):
+        return (g * np.sign(self.saved),)
+
+
+class Tanh(Function):
+    name = "tanh"
+    formulas = ("d tanh(s)/ds = 1 - tanh(s)^2",)
+
+    def forward(self, a):
+        out = np.tanh(a)
+        self.saved = out
+        return out
+
+    def backward(self, g):
+        t = self.saved
+        return (g * (1 - t * t),)
+
+
+class Sigmoid(Function):
+    name = "sigmoid"
+    formulas = ("d sigma(s)/ds = sigma(s) (1 - sigma(s))",)
+
+    def forward(self, a):
+        out = backend.expit(a)
+        self.saved = out
+        return out
+
+    def backward(self, g):
+        s = self.saved
+        return (g * (s * (1 - s)),)
+
+
+class Relu(Function):
+    name = "relu"
+    formulas = ("d relu(s)/ds = 1 if s > 0 else 0  (0 at s = 0, as in PyTorch)",)
+
+    def forward(self, a):
+        out = np.maximum(a, backend.zero_row(a))
+        self.saved = out
+        return out
+
+    def backward(self, g):
+        return (g * (self.saved > 0),)
+
+
+class Erf(Function):
+    name = "erf"
+    formulas = ("d erf(s)/ds = 2/sqrt(pi) exp(-s^2)",)
+
+    def forward(self, a):
+        self.saved = a
+        return backend.erf(a)
+
+    def backward(self, g):
+        a = self.saved
+        return (g * ((2 / math.sqrt(math.pi)) * np.exp(-(a * a))),)
+
+
+class Maximum(Function):
+    name = "maximum"
+    formulas = (
+        "d max(a,b)/da = 1 if a > b, 1/2 if a = b, else 0",
+        "d max(a,b)/db = 1 if b > a, 1/2 if a = b, else 0",
+    )
+    _pick = staticmethod(np.greater)
+
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return np.maximum(a, b) if self._pick is np.greater else np.minimum(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        tie = (a == b) * 0.5
+        ga = g * (self._pick(a, b) + tie) if self.needs_grad(0) else None
+        gb = g * (self._pick(b, a) + tie) if self.needs_grad(1) else None
+        return ga, gb
+
+
+class Minimum(Maximum):
+    name = "minimum"
+    formulas = (
+        "d min(a,b)/da = 1 if a < b, 1/2 if a = b, else 0",
+        "d min(a,b)/db = 1 if b < a, 1/2 if a = b, else 0",
+    )
+    _pick = staticmethod(np.less)
+
+
+class Where(Function):
+    name = "where"
+    formulas = ("d where(c,a,b)/da = 1 where c else 0", "d where(c,a,b)/db = 0 where c else 1")
+
+    def forward(self, a, b, cond):
+        self.cond = cond
+        return np.where(cond, a, b)
+
+    def backward(self, g):
+        c = self.cond
+        ga = np.where(c, g, 0) if self.needs_grad(0) else None
+        gb = np.where(c, 0, g) if self.needs_grad(1) else None
+        return ga, gb
+
+
+class Clip(Function):
+    name = "clip"
+    formulas = ("d clip(s,lo,hi)/ds = 1 if lo <= s <= hi else 0",)
+
+    def forward(self, a, lo, hi):
+        self.saved = a
+        self.lo, self.hi = lo, hi
+        return np.clip(a, lo, hi)
+
+    def backward(self, g):
+        a = self.saved
+        mask = np.ones_like(a, dtype=bool)
+        if self.lo is not None:
+            mask &= a >= self.lo
+        if self.hi is not None:
+            mask &= a <= self.hi
+        return (g * mask,)
+
+
+class Cast(Function):
+    name = "cast"
+    formulas = ("d cast(s)/ds = 1 (the gradient is cast back)",)
+
+    def forward(self, a, dtype):
+        self.dtype = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, g):
+        return (g.astype(self.dtype),)
+
+
+class ToDevice(Function):
+    name = "to_device"
+    formulas = ("d s/ds = 1 (the gradient moves back to the input's device)",)
+
+    def forward(self, a, device):
+        self.device = backend.device_of(a)
+        return backend.to_device(a, device)
+
+    def backward(self, g):
+        return (backend.to_device(g, self.device),)
