@@ -275,6 +275,35 @@ class Tensor:
         index = index.data if isinstance(index, Tensor) else index
         self.data[index] = value.data if isinstance(value, Tensor) else value
 
+    # ``w -= lr * w.grad`` under ``no_grad`` updates ``w`` in place, as in PyTorch. Without
+    # these, Python would rebind ``w`` to a new tensor that no longer requires grad, and the
+    # next step would silently train nothing. Inside a graph (``c += 1`` on an intermediate)
+    # the op is recorded and the name rebound to its result: the same gradients as PyTorch's
+    # in-place op, without rewriting a buffer that a rule may have saved.
+    def _inplace(self, ufunc, op, other, symbol: str) -> Tensor:
+        if self.requires_grad and _autograd.mode.grad_enabled:
+            if self._ctx is None:
+                raise RuntimeError(
+                    f"in-place '{symbol}=' on a leaf tensor that requires grad: update "
+                    f"weights under bp.no_grad(), or write x = x {symbol} y"
+                )
+            return op(self, other)
+        other = other.data if isinstance(other, Tensor) else other
+        ufunc(self.data, other, out=self.data, casting="same_kind")
+        return self
+
+    def __iadd__(self, other) -> Tensor:
+        return self._inplace(np.add, _ops.add, other, "+")
+
+    def __isub__(self, other) -> Tensor:
+        return self._inplace(np.subtract, _ops.sub, other, "-")
+
+    def __imul__(self, other) -> Tensor:
+        return self._inplace(np.multiply, _ops.mul, other, "*")
+
+    def __itruediv__(self, other) -> Tensor:
+        return self._inplace(np.true_divide, _ops.div, other, "/")
+
     def zero_(self) -> Tensor:
         self.data[...] = 0
         return self

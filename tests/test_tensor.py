@@ -173,3 +173,32 @@ def test_comparisons_return_tensors_without_gradients() -> None:
     x = bp.tensor([1.0, 2.0], requires_grad=True)
     for m in (x > 1, x >= 1, x < 1, x <= 1, x == 1, x != 1):
         assert isinstance(m, bp.Tensor) and m.dtype == np.bool_ and not m.requires_grad
+
+
+def test_inplace_update_under_no_grad_keeps_the_leaf():
+    w = bp.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    before = w
+    with bp.no_grad():
+        w -= 0.1 * w.grad  # lecture 001's update, theta <- theta - alpha grad L
+    assert w is before and w.requires_grad and w.is_leaf
+    np.testing.assert_allclose(w.numpy(), [0.8, 1.6])
+    with bp.no_grad():
+        w *= 2
+        w /= 4
+        w += bp.tensor([1.0, 1.0])
+    np.testing.assert_allclose(w.numpy(), [1.4, 1.8])
+    assert w.dtype == np.float32
+
+
+def test_inplace_on_a_leaf_that_requires_grad_outside_no_grad_is_refused():
+    w = bp.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        w -= 1.0
+    c = w * 2
+    c += c * 3  # an intermediate: recorded, as PyTorch records its in-place op
+    c.sum().backward()
+    assert w.grad.tolist() == [8.0]
+    x = bp.tensor([1.0])
+    x += 1  # no graph to corrupt: allowed
+    assert x.item() == 2.0
