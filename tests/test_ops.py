@@ -378,3 +378,36 @@ def test_every_primitive_states_its_rule() -> None:
         assert cls.formulas and all(isinstance(f, str) for f in cls.formulas), cls
     assert ops.Tanh.formulas[0] == "d tanh(s)/ds = 1 - tanh(s)^2"
     assert len(ops.Mul.formulas) == 2 and len(ops.Exp.formulas) == 1
+
+
+@pytest.mark.parametrize(
+    "name, ours, theirs",
+    [
+        ("var", lambda x: x.var(1), lambda x: x.var(1)),
+        ("var_all_biased", lambda x: x.var(correction=0), lambda x: x.var(correction=0)),
+        ("std_keepdim", lambda x: x.std(0, keepdim=True), lambda x: x.std(0, keepdim=True)),
+        ("norm", lambda x: x.norm(), lambda x: x.norm()),
+        ("norm_p3_dim", lambda x: x.norm(p=3, dim=0), lambda x: x.norm(p=3, dim=0)),
+        ("clone", lambda x: x.clone() * 2, lambda x: x.clone() * 2),
+    ],
+)
+def test_composites_match_torch(name, ours, theirs):
+    rng = np.random.default_rng(7)
+    data = rng.standard_normal((3, 4))
+    x = bp.tensor(data, requires_grad=True)
+    xt = torch.tensor(data, requires_grad=True)
+    y, yt = ours(x), theirs(xt)
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-12)
+    up = rng.standard_normal(yt.shape)
+    y.backward(up)
+    yt.backward(torch.tensor(up))
+    np.testing.assert_allclose(x.grad, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_argmax_any_all_sign_carry_no_graph():
+    x = bp.tensor([[1.0, 3.0, 2.0], [0.0, -1.0, 5.0]], requires_grad=True)
+    assert x.argmax(1).tolist() == [1, 2] and x.argmin().item() == 4
+    assert (x > 0).any().item() and not (x > 0).all().item()
+    assert (x > -2).all(dim=1).tolist() == [True, True]
+    assert x.sign().tolist() == [[1, 1, 1], [0, -1, 1]]
+    assert not x.argmax(1).requires_grad and not x.sign().requires_grad

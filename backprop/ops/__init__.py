@@ -19,6 +19,7 @@ softmax cross-entropy as one node each). This file is the functional API (``ops.
 
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 import numpy as np
@@ -29,6 +30,7 @@ from .elementwise import (  # noqa: F401  (re-exported: ops.Tanh, ops.Linear, ..
     Add,
     Cast,
     Clip,
+    Clone,
     Div,
     Erf,
     Exp,
@@ -315,6 +317,63 @@ def stack(tensors, dim: int = 0) -> Tensor:
     return Stack.apply(tensors, dim)
 
 
+def clone(a) -> Tensor:
+    """A copy of ``a`` that stays in the graph (gradient 1)."""
+    return Clone.apply((a,))
+
+
+def var(a, dim=None, keepdim=False, *, correction: int = 1) -> Tensor:
+    """Variance over ``dim`` with Bessel's ``correction`` (1 by default, as in PyTorch);
+    composed of primitives, so it needs no rule of its own."""
+    a = _t(a)
+    dims = _dims(dim, a.data.ndim)
+    n = a.data.size if dims is None else int(np.prod([a.data.shape[d] for d in dims]))
+    centred = a - mean(a, dims, keepdim=True)
+    return sum(centred * centred, dims, keepdim) / builtins.max(n - correction, 1)
+
+
+def std(a, dim=None, keepdim=False, *, correction: int = 1) -> Tensor:
+    return sqrt(var(a, dim, keepdim, correction=correction))
+
+
+def norm(a, p: float = 2, dim=None, keepdim=False) -> Tensor:
+    """The p-norm (2 by default) over ``dim`` (all elements when None), from primitives."""
+    a = _t(a)
+    if p == 2:
+        return sqrt(sum(a * a, dim, keepdim))
+    return sum(abs(a) ** p, dim, keepdim) ** (1.0 / p)
+
+
+def _no_grad_result(fn):
+    """Ops with no derivative (argmax, comparisons, any/all): a plain tensor, no node."""
+
+    def op(a, *args, **kwargs):
+        return Tensor._wrap(np.asarray(fn(a.data, *args, **kwargs)))
+
+    return op
+
+
+def _argmax(a, dim=None, keepdim=False):
+    return np.argmax(a, axis=dim, keepdims=keepdim)
+
+
+def _argmin(a, dim=None, keepdim=False):
+    return np.argmin(a, axis=dim, keepdims=keepdim)
+
+
+def _any(a, dim=None, keepdim=False):
+    return np.any(a, axis=dim, keepdims=keepdim)
+
+
+def _all(a, dim=None, keepdim=False):
+    return np.all(a, axis=dim, keepdims=keepdim)
+
+
+argmax = _no_grad_result(_argmax)
+argmin = _no_grad_result(_argmin)
+sign = _no_grad_result(np.sign)  # its derivative is 0 wherever it exists: no graph needed
+
+
 def matmul(a, b) -> Tensor:
     return MatMul.apply((a, b))
 
@@ -359,6 +418,9 @@ def bind_tensor_methods(cls) -> None:
         "amin": amin, "reshape": reshape, "view": reshape, "permute": permute,
         "transpose": transpose, "expand": expand, "broadcast_to": broadcast_to,
         "flatten": flatten, "squeeze": squeeze, "unsqueeze": unsqueeze, "matmul": matmul,
+        "clone": clone, "var": var, "std": std, "norm": norm, "argmax": argmax,
+        "argmin": argmin, "sign": sign, "any": _no_grad_result(_any),
+        "all": _no_grad_result(_all),
     }
     for k, v in methods.items():
         setattr(cls, k, v)

@@ -283,6 +283,17 @@ class Clip(Function):
         return (g * mask,)
 
 
+class Clone(Function):
+    name = "clone"
+    formulas = ("d clone(s)/ds = 1",)
+
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, g):
+        return (g,)
+
+
 class Cast(Function):
     name = "cast"
     formulas = ("d cast(s)/ds = 1 (the gradient is cast back)",)
