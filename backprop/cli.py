@@ -121,6 +121,10 @@ def add_train_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--resume", default=None, metavar="RUN_DIR",
                    help="continue the run in RUN_DIR from its last checkpoint (its saved "
                    "settings are used; only --epochs may change)")
+    p.add_argument("--keep", choices=["best", "last"], default=d.keep,
+                   help="which epoch's model to report, evaluate and predict with: best (the "
+                   "lowest validation loss, saved in best/; last when there is no validation "
+                   "split) or last (checkpoint/ always holds the last, for --resume)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--compile", action="store_true",
                    help="trace the training step once and replay it (bp.compile); faster "
@@ -141,6 +145,7 @@ def cmd_train(args) -> int:
         target_loss=args.target_loss, init=args.init, dropout=args.dropout, seed=args.seed,
         val_fraction=args.val_fraction, test_fraction=args.test_fraction, out=args.out,
         progress=not args.no_progress, plots=not args.no_plots, compile=args.compile,
+        keep=args.keep,
     )
     if args.resume and args.epochs is None:
         from .runs import load_run
@@ -173,6 +178,8 @@ def _summary(m: dict) -> str:
         head += f" in {m['seconds']:.1f} s"
     if m.get("stopped") and m["stopped"] != "epochs":
         head += f" ({m['stopped']})"
+    if m.get("keep") == "best":
+        head += f"; model of epoch {m['model_epoch']} (best validation loss)"
     return head + "\n  " + "\n  ".join(parts)
 
 

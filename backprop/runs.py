@@ -4,16 +4,24 @@
 :func:`backprop.train.fit` and writes a run directory::
 
     runs/digits-20260101-120000/
-      metrics.json     final train/val/test loss and accuracy (keys train_loss, test_accuracy..;
-                       for regression test_r2.. instead of accuracy)
+      metrics.json     train/val/test loss and accuracy of the kept model (keys train_loss,
+                       test_accuracy..; for regression test_r2.. instead of accuracy), and
+                       model_epoch, the epoch that model comes from
       history.csv      one row per epoch: losses, accuracies, lr, seconds, grad_norm/<layer>
+      curves.png       loss and accuracy per epoch, train and validation
+      gradients.png    per-layer gradient norm per epoch
+      checkpoint/      the last epoch's model and optimizer state (safetensors) + JSON
+                       metadata, saved each epoch: what ``resume`` continues from
+      best/            the weights of the best validation epoch (with ``keep="best"``), saved
+                       whenever the validation loss improves
+
+``keep="best"`` (the default when there is a validation split) reports, evaluates and predicts
+with the model of the epoch with the lowest validation loss: on small noisy data the last epoch
+is often an overfit one. ``keep="last"`` uses the last epoch's model.
 
 For regression the model is trained on standardised targets (fitted on the training split,
 kept in the checkpoint as ``dataset.target_standardizer``), but every loss written above is in
 the targets' original units, and ``predict`` answers in them too.
-      curves.png       loss and accuracy per epoch, train and validation
-      gradients.png    per-layer gradient norm per epoch
-      checkpoint/      model and optimizer state (safetensors) + JSON metadata, saved each epoch
 
 The checkpoint's metadata holds everything needed to rebuild and continue the run:
 architecture, hyperparameters, dataset (with its standardiser), seed, epoch, metrics, the
@@ -55,6 +63,8 @@ __all__ = ["TrainConfig", "RunResult", "build_mlp", "train_run", "evaluate_run",
            "RunError"]
 
 CHECKPOINT_DIR = "checkpoint"
+BEST_DIR = "best"
+KEEP = ("best", "last")
 
 
 class RunError(ValueError):
@@ -87,6 +97,7 @@ class TrainConfig:
     progress: bool = True
     compile: bool = False  # replay each training step with bp.compile
     plots: bool = True
+    keep: str = "best"  # the best-validation epoch's model, or the last; last without val data
 
     def validate(self) -> None:
         if self.dataset not in available_datasets() and not Path(self.dataset).exists():
@@ -100,6 +111,7 @@ class TrainConfig:
         _choice("loss", self.loss, ("auto", *LOSS_NAMES))
         _choice("schedule", self.schedule, ("none", *optim.SCHEDULES))
         _choice("init", self.init, INITIALIZERS)
+        _choice("keep", self.keep, KEEP)
         for name in ("lr", "batch_size", "epochs"):
             if getattr(self, name) <= 0:
                 raise RunError(f"{name} must be positive, got {getattr(self, name)}")
@@ -245,6 +257,10 @@ def train_run(cfg: TrainConfig, resume: str | os.PathLike | None = None) -> RunR
 def _resume(run_dir: Path, overrides: TrainConfig) -> RunResult:
     model_state, optim_state, meta = _load_run(run_dir)
     cfg = TrainConfig(**{**meta["config"], "hidden": tuple(meta["config"]["hidden"])})
+    best_state, _ = _best_weights(run_dir, model_state, meta, cfg.keep)
+    if best_state is model_state:  # best/ lags checkpoint/ (a crash between their saves)
+        _save_best(run_dir, best_state, meta["history"]["best_epoch"],
+                   meta["history"]["best_val_loss"], meta["architecture"])
     cfg.epochs, cfg.progress, cfg.plots = overrides.epochs, overrides.progress, overrides.plots
     cfg.out = str(run_dir)
     splits = _load_splits(cfg, meta["dataset"])
@@ -260,13 +276,18 @@ def _resume(run_dir: Path, overrides: TrainConfig) -> RunResult:
     hist = History.from_dict(meta["history"])
     if hist.stopped == "epochs" and hist.epoch and hist.epoch[-1] < cfg.epochs:
         hist.stopped = ""
-    return _train(cfg, run_dir, splits, meta["architecture"], model, opt, sched, hist)
+    return _train(cfg, run_dir, splits, meta["architecture"], model, opt, sched, hist,
+                  best_state or {})
 
 
-def _train(cfg, run_dir, splits, arch, model, opt, sched, hist) -> RunResult:
+def _train(cfg, run_dir, splits, arch, model, opt, sched, hist, best=None) -> RunResult:
     run_dir.mkdir(parents=True, exist_ok=True)
     loss_fn = _loss_fn(cfg.loss, splits.task)
+    if not len(splits.X_val):
+        cfg.keep = "last"  # no validation loss to choose by
     config = {**asdict(cfg), "hidden": list(cfg.hidden), "out": str(run_dir)}
+    keep_best = cfg.keep == "best"
+    best = best if best is not None else {}
 
     def save(epoch: int, h: History) -> None:
         meta = {
@@ -278,6 +299,10 @@ def _train(cfg, run_dir, splits, arch, model, opt, sched, hist) -> RunResult:
             "rng_state": _random.default_generator().bit_generator.state,
         }
         save_checkpoint(run_dir / CHECKPOINT_DIR, model.state_dict(), opt.state_dict(), meta)
+        # After checkpoint/: a crash between the two saves leaves best/ older than the
+        # history's best_epoch, which is then checkpoint/'s own epoch (see _best_weights).
+        if keep_best and h.best_epoch == epoch and best:
+            _save_best(run_dir, best, epoch, h.best_val_loss, arch)
 
     t0 = time.perf_counter()
     hist = fit(model, loss_fn, opt, (splits.X_train, splits.y_train),
@@ -285,11 +310,19 @@ def _train(cfg, run_dir, splits, arch, model, opt, sched, hist) -> RunResult:
                epochs=cfg.epochs, batch_size=cfg.batch_size, target_loss=cfg.target_loss,
                patience=cfg.patience, scheduler=sched, history=hist, on_epoch_end=save,
                progress=cfg.progress, compile=cfg.compile,
-               target_standardizer=splits.target_standardizer)
+               target_standardizer=splits.target_standardizer, restore_best=keep_best,
+               best_state=best)
     seconds = time.perf_counter() - t0
     metrics = _final_metrics(model, loss_fn, splits, hist)
-    metrics["seconds"] = seconds
+    # fit restored the best weights only when it had them (an old run resumed may not)
+    metrics.update(model_epoch=hist.best_epoch if keep_best and best else metrics["epochs_run"],
+                   keep=cfg.keep, seconds=seconds)
     return RunResult(run_dir, metrics, hist, _write_outputs(run_dir, cfg, hist, metrics), model)
+
+
+def _save_best(run_dir: Path, state: dict, epoch: int, val_loss: float, arch: dict) -> None:
+    save_checkpoint(run_dir / BEST_DIR, state, None,
+                    {"epoch": epoch, "val_loss": val_loss, "architecture": arch})
 
 
 def _final_metrics(model, loss_fn, splits, hist: History) -> dict[str, Any]:
@@ -337,6 +370,8 @@ def _json_safe(x):
 def _write_outputs(run_dir: Path, cfg: TrainConfig, hist: History, metrics) -> dict[str, Path]:
     files = {"metrics": run_dir / "metrics.json", "history": run_dir / "history.csv",
              "checkpoint": run_dir / CHECKPOINT_DIR}
+    if cfg.keep == "best" and (run_dir / BEST_DIR).exists():
+        files["best"] = run_dir / BEST_DIR
     files["metrics"].write_text(json.dumps(_json_safe(metrics), indent=2) + "\n")
     rows = hist.rows()
     with open(files["history"], "w", newline="") as f:
@@ -372,8 +407,34 @@ def _load_run(run_dir: Path):
     return model_state, optim_state, meta
 
 
+def _best_weights(run_dir: Path, model_state: dict, meta: dict,
+                  keep: str) -> tuple[dict | None, int]:
+    """The best-validation weights of a run and their epoch, or ``(None, last epoch)`` for a
+    run that kept the last epoch's model or has no record of its best epoch's weights.
+
+    best/ is valid when it holds the history's best_epoch. It can lag one save behind (a crash
+    between checkpoint/'s save and its own), but only when the best epoch is checkpoint/'s
+    epoch, whose weights are then checkpoint/'s own.
+    """
+    epoch, best_epoch = meta["epoch"], meta["history"].get("best_epoch", 0)
+    if keep != "best":
+        return None, epoch
+    if (run_dir / BEST_DIR).exists():
+        try:
+            state, _, best_meta = load_checkpoint(run_dir / BEST_DIR)
+        except CheckpointError as e:
+            raise RunError(str(e)) from None
+        if best_meta.get("epoch") == best_epoch:
+            return state, best_epoch
+    if best_epoch == epoch:
+        return model_state, epoch
+    return None, epoch
+
+
 def load_run(run_dir: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
-    """The trained model of a run directory and its checkpoint metadata.
+    """The kept model of a run directory (the best validation epoch's with ``keep="best"``,
+    else the last epoch's) and its checkpoint metadata; ``meta["model_epoch"]`` is the epoch
+    the model comes from.
 
     >>> import tempfile
     >>> d = tempfile.mkdtemp()
@@ -384,8 +445,11 @@ def load_run(run_dir: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
     (1, [4])
     """
     model_state, _, meta = _load_run(Path(run_dir))
+    # a run saved before --keep existed kept its last epoch's model
+    best_state, meta["model_epoch"] = _best_weights(Path(run_dir), model_state, meta,
+                                                    meta["config"].get("keep", "last"))
     model = build_mlp(meta["architecture"])
-    model.load_state_dict(model_state)
+    model.load_state_dict(best_state if best_state is not None else model_state)
     return model.eval(), meta
 
 
@@ -398,7 +462,8 @@ def evaluate_run(run_dir: str | os.PathLike) -> dict[str, Any]:
     splits = _load_splits(cfg, meta["dataset"])
     metrics = _final_metrics(model, _loss_fn(cfg.loss, splits.task), splits,
                              History.from_dict(meta["history"]))
-    metrics["checkpoint_epoch"] = meta["epoch"]
+    metrics.update(checkpoint_epoch=meta["epoch"], model_epoch=meta["model_epoch"],
+                   keep=meta["config"].get("keep", "last"))
     return metrics
 
 

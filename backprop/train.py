@@ -7,6 +7,12 @@ layer: the vanishing-gradient signal of 003). It stops after ``epochs``, when th
 loss reaches ``target_loss``, or when the validation loss has not improved for ``patience``
 epochs (early stopping), whichever comes first.
 
+With ``restore_best=True`` (and a validation set) ``fit`` keeps a copy of the parameters of
+the epoch with the lowest validation loss -- an in-memory copy of each array, made only when the
+loss improves, no extra forward pass -- and loads them back into the model when training ends,
+so the model returned is the best-validation one rather than the last (often overfit) one,
+nanoGPT's habit of keeping the best checkpoint. The history still records every epoch.
+
 Regression targets standardised for training (``Splits.target_standardizer``) can be passed
 as ``target_standardizer``: the model still learns the standardised targets, but every loss
 ``fit`` and ``evaluate`` report is in the targets' original units (outputs and targets mapped
@@ -201,6 +207,8 @@ def fit(
     progress: bool = True,
     compile: bool = False,  # noqa: A002 - the CLI's --compile
     target_standardizer: Standardizer | None = None,
+    restore_best: bool = False,
+    best_state: dict[str, Any] | None = None,
 ) -> History:
     """Train ``model`` on ``train_data`` and return its :class:`History`.
 
@@ -213,6 +221,24 @@ def fit(
     once, then replayed (it falls back to eager steps, with a warning, for a dynamic graph such
     as dropout's, and for a last batch of another size). ``target_standardizer``: the losses
     recorded (and compared with ``target_loss``) are in the targets' original units.
+
+    ``restore_best``: at the end, load the weights of ``history.best_epoch`` (the lowest
+    validation loss) back into the model; without ``val_data`` it does nothing (the best
+    training loss says nothing about overfitting). ``best_state`` is the dict that holds those
+    weights: ``fit`` refills it, with copies, whenever the validation loss improves, so
+    ``on_epoch_end`` can save it when ``history.best_epoch == epoch``; pass the saved weights
+    back in with the ``history`` of an interrupted run so the best so far survives the resume.
+
+    >>> import numpy as np, backprop as bp
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(64, 3)).astype(np.float32)
+    >>> y = (X.sum(1, keepdims=True) + rng.normal(size=(64, 1))).astype(np.float32)
+    >>> model, best = bp.nn.Linear(3, 1), {}
+    >>> hist = bp.train.fit(model, bp.nn.MSELoss(), bp.optim.SGD(model.parameters(), lr=0.1),
+    ...                     (X[:48], y[:48]), val_data=(X[48:], y[48:]), epochs=20,
+    ...                     restore_best=True, best_state=best, progress=False)
+    >>> all(np.array_equal(v, best[k]) for k, v in model.state_dict().items())
+    True
     """
     loader = _as_loader(train_data, batch_size, shuffle)
     val_loader = _as_loader(val_data, 1024, shuffle=False)
@@ -221,8 +247,11 @@ def fit(
     for name, _ in layers:
         hist.grad_norms.setdefault(name, [])
     start = hist.epoch[-1] + 1 if hist.epoch else 1
+    best = best_state if best_state is not None else {}
+    restore_best = restore_best and val_loader is not None
     if hist.stopped and hist.stopped != "epochs":
-        return hist  # a finished run (target reached or stopped early) stays finished
+        # a finished run (target reached or stopped early) stays finished
+        return _restore_best(model, best, hist) if restore_best else hist
     steps = len(loader) if hasattr(loader, "__len__") else None
     bar = _progress_bar(progress, (epochs - start + 1) * steps if steps else None)
     stale = _epochs_since_best(hist)
@@ -284,6 +313,9 @@ def fit(
             watched = hist.val_loss[-1] if val_loader is not None else hist.train_loss[-1]
             if watched < hist.best_val_loss - min_delta:
                 hist.best_val_loss, hist.best_epoch, stale = watched, epoch, 0
+                if restore_best:  # copies: state_dict() shares the parameters' memory
+                    best.clear()
+                    best.update({k: v.copy() for k, v in model.state_dict().items()})
             else:
                 stale += 1
             if not math.isfinite(hist.train_loss[-1]):
@@ -303,6 +335,13 @@ def fit(
     finally:
         if bar is not None:
             bar.close()
+    return _restore_best(model, best, hist) if restore_best else hist
+
+
+def _restore_best(model: Module, best: dict[str, Any], hist: History) -> History:
+    # Empty when the best epoch predates what is known (an old run resumed): keep the last.
+    if best:
+        model.load_state_dict(best)
     return hist
 
 

@@ -36,6 +36,8 @@ def test_train_evaluate_predict(tmp_path, capsys):
     assert meta["architecture"]["hidden"] == [8, 8] and meta["seed"] == 3
     assert meta["config"]["optimizer"] == "adam" and meta["dataset"]["name"] == "iris"
     assert meta["epoch"] == 3 and "val_loss" in meta["metrics"]
+    assert metrics["keep"] == "best" and metrics["model_epoch"] == metrics["best_epoch"]
+    assert meta["config"]["keep"] == "best" and (run / "best" / "checkpoint.json").exists()
 
     assert main(["evaluate", str(run), "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
@@ -56,6 +58,21 @@ def test_train_evaluate_predict(tmp_path, capsys):
     assert json.loads((run / "metrics.json").read_text())["epochs_run"] == 4
 
 
+def test_keep_flag(tmp_path, capsys):
+    argv = ["train", "--dataset", "diabetes", "--epochs", "15", "--no-progress", "--no-plots"]
+    assert main([*argv, "--out", str(tmp_path / "best")]) == 0
+    assert "model of epoch 7 (best validation loss)" in capsys.readouterr().out
+    assert main([*argv, "--keep", "last", "--out", str(tmp_path / "last")]) == 0
+    assert "model of epoch" not in capsys.readouterr().out
+    best, last = (json.loads((tmp_path / d / "metrics.json").read_text())
+                  for d in ("best", "last"))
+    assert (best["keep"], best["model_epoch"], last["keep"], last["model_epoch"]) == (
+        "best", 7, "last", 15)
+    assert best["val_loss"] < last["val_loss"] and not (tmp_path / "last" / "best").exists()
+    assert main(["evaluate", str(tmp_path / "best"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["test_loss"] == best["test_loss"]
+
+
 @pytest.mark.parametrize(
     "argv,message",
     [
@@ -64,6 +81,7 @@ def test_train_evaluate_predict(tmp_path, capsys):
         (["train", "--hidden", "0"], "hidden sizes must be positive"),
         (["train", "--lr", "-1"], "must be positive"),
         (["train", "--activation", "swish"], "invalid choice"),
+        (["train", "--keep", "first"], "invalid choice"),
         (["evaluate", "/nonexistent/run"], "no such run directory"),
         (["predict", "/nonexistent/run", "--input", "x.csv"], "no such run directory"),
     ],
