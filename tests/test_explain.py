@@ -169,3 +169,19 @@ def test_draw_writes_valid_png_and_svg(tmp_path):
     assert ET.parse(svg).getroot().tag.endswith("svg")
     dot = bp.to_dot(y, highlight=w)
     assert dot.startswith("digraph") and '"w" -> "h"' in dot and "penwidth=3" in dot
+
+
+def test_explain_a_linear_layer_in_the_lectures_matrix_form():
+    bp.manual_seed(0)
+    model = bp.nn.Sequential(bp.nn.Linear(4, 3), bp.nn.ReLU(), bp.nn.Linear(3, 2))
+    x = bp.randn(5, 4, dtype=bp.float64, name="x")
+    model.double()
+    loss = bp.nn.functional.cross_entropy(model(x), bp.tensor([0, 1, 1, 0, 1]))
+    text = str(bp.explain(loss, model[0].weight))
+    # the parameter is named as in named_parameters(), the fused layer's rule names its inputs
+    assert "d(x@0.weight^T+0.bias)/d0.weight" in text
+    assert "matrix form: dL/d0.weight = (dL/dlinear_" in text and "(3x4) = (3x5)(5x4)" in text
+    assert "W^T delta for each row" in text
+    r = bp.explain(loss, model[2].bias)
+    loss.backward()
+    np.testing.assert_allclose(r.total, model[2].bias.grad, rtol=1e-12)

@@ -158,13 +158,15 @@ class Graph:
             sub.update(a=names[0], s=names[0], A=names[0])
         if len(names) > 1:
             sub.update(b=names[1], B=names[1])
+        if len(names) > 2:
+            sub.update(C=names[2])
         if isinstance(getattr(fn, "p", None), (int, float)):  # a constant exponent
             sub["p"] = f"{fn.p:g}"
 
         def rep(m):
             return m.group(1) + sub.get(m.group(2), m.group(2))
 
-        return re.sub(r"(?<![A-Za-z0-9_])(d?)([absABYp])(?![A-Za-z0-9_(])", rep, text)
+        return re.sub(r"(?<![A-Za-z0-9_])(d?)([absABCYp])(?![A-Za-z0-9_(])", rep, text)
 
     def adjoints(self) -> dict[int, np.ndarray]:
         """d output / d node for every node that needs a gradient, by the engine's rules."""

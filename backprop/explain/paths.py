@@ -195,6 +195,8 @@ def _matrix_form(G: Graph, child: Node, parent: Node) -> str | None:
             return None
         M = inner[0]
     fn = M.op
+    if fn is not None and getattr(fn, "name", "") == "linear":
+        return _linear_form(child, M, parent)
     if fn is None or getattr(fn, "name", "") != "matmul" or len(M.inputs) != 2:
         return None
     (_, A), (_, B) = M.inputs
@@ -212,6 +214,28 @@ def _matrix_form(G: Graph, child: Node, parent: Node) -> str | None:
             f"dL/d{B.name} = {A.name}^T {g}   ({_shape(B.shape)}) = "
             f"({_shape(A.shape[::-1])})({sh})  -- W^T delta"
         )
+    return None
+
+
+def _linear_form(child: Node, layer: Node, parent: Node) -> str | None:
+    """The fused layer ``y = x W^T + b`` (a batch of rows, PyTorch's layout): the lecture's
+    ``G = delta o^T`` summed over the batch, ``W^T delta`` per row, and the bias's row sum."""
+    (_, X), (_, W), (_, b) = layer.inputs
+    g = f"dL/d{child.name}"
+    sh = _shape(child.shape)
+    if parent is W and isinstance(X, Node):
+        return (
+            f"dL/d{W.name} = ({g})^T {X.name}   ({_shape(W.shape)}) = "
+            f"({_shape(child.shape[::-1])})({_shape(X.shape)})  -- G = delta o^T, summed over "
+            f"the batch's rows"
+        )
+    if parent is X and isinstance(W, Node):
+        return (
+            f"dL/d{X.name} = {g} {W.name}   ({_shape(X.shape)}) = ({sh})({_shape(W.shape)})"
+            f"  -- W^T delta for each row"
+        )
+    if parent is b:
+        return f"dL/d{b.name} = sum over rows of {g}   ({_shape(b.shape)})  -- delta"
     return None
 
 

@@ -133,6 +133,9 @@ class Module:
     def add_module(self, name: str, module: Module | None) -> None:
         self._modules[name] = module
         object.__setattr__(self, name, module)
+        if module is not None:
+            for sub, p in module.named_parameters():
+                _name_parameter(p, f"{name}.{sub}")
 
     # -- traversal ------------------------------------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:

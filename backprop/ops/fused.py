@@ -16,10 +16,10 @@ class Linear(Function):
     """``x @ W^T + b`` in one node (PyTorch's layout: ``W`` is (out, in))."""
 
     name = "linear"
-    formulas = (
-        "dL/dx = dL/dy @ W",
-        "dL/dW = (dL/dy)^T @ x",
-        "dL/db = sum over rows of dL/dy",
+    formulas = (  # A is x, B is W, C is b in the explainer's symbols
+        "d(A@B^T+C)/dA: dL/dA = dL/dY @ B",
+        "d(A@B^T+C)/dB: dL/dB = (dL/dY)^T @ A",
+        "d(A@B^T+C)/dC: dL/dC = sum over rows of dL/dY",
     )
 
     out = None  # a buffer to write into, set by backprop.compile for replays
@@ -50,7 +50,8 @@ class SoftmaxCrossEntropy(Function):
     """
 
     name = "softmax_cross_entropy"
-    formulas = ("dL/dz = softmax(z) - onehot(t)  (divided by n for the mean)", "")
+    formulas = ("d CE(softmax(A), t)/dA = softmax(A) - onehot(t)  (divided by n for the mean)",
+                "")
     rows = np.arange(0)  # the row indices, kept by a node that a compiled step replays
 
     def forward(self, logits, target, reduction):
