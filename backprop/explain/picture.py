@@ -32,7 +32,7 @@ def _short(a, digits: int = 4) -> str:
     a = np.asarray(a)
     if a.size == 1:
         return f"{a.item():.{digits}g}"
-    if a.size <= 4:
+    if a.size <= 3 and a.ndim == 1:  # short vectors fit a node's box; the rest by shape
         return "[" + ", ".join(f"{v:.3g}" for v in a.ravel()) + "]"
     return "x".join(map(str, a.shape))
 
