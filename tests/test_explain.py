@@ -12,38 +12,32 @@ import backprop as bp
 f64 = bp.float64
 
 
-def _random_scalar_graph(seed: int, fanout_leaf_only: bool = False):
-    """A random scalar expression over three parameters, with fan-out."""
+def _random_expression(seed: int, leaf):
+    """A random scalar expression over three parameters made by ``leaf(value, i)``, with
+    fan-out; the same expression in any library whose tensors have * + - tanh sigmoid."""
     rng = np.random.default_rng(seed)
-    ws = [
-        bp.tensor(rng.uniform(0.2, 1.5), requires_grad=True, dtype=f64, name=f"w{i}")
-        for i in range(3)
-    ]
+    ws = [leaf(rng.uniform(0.2, 1.5), i) for i in range(3)]
     pool = list(ws)
     for _ in range(6):
         a, b = (pool[i] for i in rng.integers(0, len(pool), 2))
         op = rng.integers(0, 5)
         out = [a * b, a + b, (a * b).tanh(), a.sigmoid() * b, a - b * 0.5][op]
         pool.append(out)
-    loss = pool[-1] + pool[-2] * pool[-3]
-    return ws, loss
+    return ws, pool[-1] + pool[-2] * pool[-3]
+
+
+def _random_scalar_graph(seed: int):
+    return _random_expression(
+        seed, lambda v, i: bp.tensor(v, requires_grad=True, dtype=f64, name=f"w{i}")
+    )
 
 
 def _torch_grads(seed: int):
     import torch
 
-    rng = np.random.default_rng(seed)
-    ws = [
-        torch.tensor(rng.uniform(0.2, 1.5), requires_grad=True, dtype=torch.float64)
-        for _ in range(3)
-    ]
-    pool = list(ws)
-    for _ in range(6):
-        a, b = (pool[i] for i in rng.integers(0, len(pool), 2))
-        op = rng.integers(0, 5)
-        out = [a * b, a + b, (a * b).tanh(), a.sigmoid() * b, a - b * 0.5][op]
-        pool.append(out)
-    loss = pool[-1] + pool[-2] * pool[-3]
+    ws, loss = _random_expression(
+        seed, lambda v, i: torch.tensor(v, requires_grad=True, dtype=torch.float64)
+    )
     loss.backward()
     return [None if w.grad is None else w.grad.item() for w in ws]
 
