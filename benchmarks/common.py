@@ -7,6 +7,7 @@ is the median over repetitions of its per-step time; min and max are kept for th
 
 from __future__ import annotations
 
+import gc
 import os
 import statistics
 import sys
@@ -76,10 +77,21 @@ class Result:
         return max(self.times)
 
 
-def per_step(fn: Callable[[], object], steps: int) -> float:
+def per_step(fn: Callable[[], object], steps: int, collect: str | None = None) -> float:
+    """Seconds per call of ``fn``.
+
+    ``collect="clean"``: the heap starts clean (an untimed ``gc.collect()``), so no garbage of
+    another contender is collected inside this timing. ``collect="own"``: the same, and the
+    timing ends with a timed ``gc.collect()``, so the contender also pays for collecting the
+    garbage it made itself (its steady-state cost in a training loop).
+    """
+    if collect:
+        gc.collect()
     t0 = time.perf_counter()
     for _ in range(steps):
         fn()
+    if collect == "own":
+        gc.collect()
     return (time.perf_counter() - t0) / steps
 
 
@@ -89,6 +101,7 @@ def interleaved(
     reps: int,
     warmup: int = 2,
     pause: float = 0.0,
+    collect: str | None = None,
 ) -> dict[str, Result]:
     """Time each contender ``reps`` times, in turn, ``steps`` calls per timing.
 
@@ -104,7 +117,7 @@ def interleaved(
         for name, fn in contenders.items():
             if pause:
                 time.sleep(pause)
-            results[name].times.append(per_step(fn, steps))
+            results[name].times.append(per_step(fn, steps, collect))
     return results
 
 
