@@ -1,30 +1,42 @@
-# The two commands of the README: `make demo` and `make test`. Both set up .venv from scratch.
+# The two commands of the README: `make demo` and `make test`. Each sets up .venv from scratch;
+# `make demo` installs only what the library needs, `make test` adds the test extra (PyTorch).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+BASE := $(VENV)/.installed-base
+TEST := $(VENV)/.installed-test
+BENCH := $(VENV)/.installed-bench
 
 .PHONY: demo test lint bench clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(BASE): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $(BASE)
+
+$(TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(TEST)
+
+$(BENCH): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	touch $(BENCH)
+
+demo: $(BASE)
 	$(BIN)/backprop train
 
-test: $(STAMP)
+test: $(TEST)
 	$(BIN)/ruff check backprop tests benchmarks
 	$(BIN)/python -m pytest -n 2 tests backprop
 
-lint: $(STAMP)
+lint: $(TEST)
 	$(BIN)/ruff check backprop tests benchmarks
 	$(BIN)/ruff format --check backprop tests benchmarks
 
-bench: $(STAMP)
-	$(BIN)/python -m pip install -q -e '.[bench]'
+bench: $(BENCH)
 	$(BIN)/python -m benchmarks.run --write docs/performance.md
 
 clean:
