@@ -44,8 +44,8 @@ def _hidden(text: str) -> tuple[int, ...]:
         sizes = tuple(int(t) for t in text.replace(",", " ").split())
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"hidden sizes must be positive integers separated by commas, like 64,32; "
-            f"got {text!r}") from None
+            f"hidden sizes must be positive integers separated by commas, like 64,32; got {text!r}"
+        ) from None
     if any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError(f"hidden sizes must be positive, got {text!r}")
     return sizes
@@ -67,7 +67,8 @@ def _positive(kind):
 
 def add_train_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
-        "train", formatter_class=_Formatter,
+        "train",
+        formatter_class=_Formatter,
         help="train an MLP on a dataset and write metrics, plots and a checkpoint",
         description="Train a multilayer perceptron with mini-batch SGD (or Adam, AdamW, "
         "RMSprop) and write a run directory: metrics.json, history.csv, curves.png, "
@@ -75,60 +76,138 @@ def add_train_parser(sub) -> argparse.ArgumentParser:
         "units, SGD with momentum.",
     )
     d = DEFAULTS
-    p.add_argument("--dataset", default=d.dataset,
-                   help="a bundled dataset (see `backprop datasets`), a CSV file (last column "
-                   "is the target) or a directory of MNIST IDX files")
-    p.add_argument("--hidden", type=_hidden, default=d.hidden, metavar="SIZES",
-                   help="hidden layer widths, comma-separated (e.g. 128,64); 'none' for none")
-    p.add_argument("--activation", choices=list(ACTIVATIONS), default=d.activation,
-                   help="activation after each hidden layer (003's table)")
-    p.add_argument("--loss", choices=["auto", *LOSS_NAMES], default=d.loss,
-                   help="auto: cross_entropy for classification, mse for regression; "
-                   "mse on a classification set compares outputs with one-hot targets")
-    p.add_argument("--optimizer", choices=list(optim.OPTIMIZERS), default=d.optimizer,
-                   help="the update rule")
+    p.add_argument(
+        "--dataset",
+        default=d.dataset,
+        help="a bundled dataset (see `backprop datasets`), a CSV file (last column "
+        "is the target) or a directory of MNIST IDX files",
+    )
+    p.add_argument(
+        "--hidden",
+        type=_hidden,
+        default=d.hidden,
+        metavar="SIZES",
+        help="hidden layer widths, comma-separated (e.g. 128,64); 'none' for none",
+    )
+    p.add_argument(
+        "--activation",
+        choices=list(ACTIVATIONS),
+        default=d.activation,
+        help="activation after each hidden layer (003's table)",
+    )
+    p.add_argument(
+        "--loss",
+        choices=["auto", *LOSS_NAMES],
+        default=d.loss,
+        help="auto: cross_entropy for classification, mse for regression; "
+        "mse on a classification set compares outputs with one-hot targets",
+    )
+    p.add_argument(
+        "--optimizer", choices=list(optim.OPTIMIZERS), default=d.optimizer, help="the update rule"
+    )
     p.add_argument("--lr", type=_positive(float), default=d.lr, help="learning rate (eta)")
-    p.add_argument("--momentum", type=float, default=d.momentum,
-                   help="momentum for sgd and rmsprop (0 for 003's plain SGD)")
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay,
-                   help="L2 penalty (decoupled for adamw)")
-    p.add_argument("--schedule", choices=["none", *optim.SCHEDULES], default=d.schedule,
-                   help="learning-rate schedule: step (x0.1 every epochs/3), exponential "
-                   "(x0.95 per epoch), cosine (to 0 at the last epoch)")
-    p.add_argument("--batch-size", type=_positive(int), default=d.batch_size,
-                   help="samples per step: 1 is 003's SGD, more is mini-batch SGD")
-    p.add_argument("--epochs", type=_positive(int), default=None,
-                   help=f"the last epoch to train (default {d.epochs}; with --resume, the "
-                   "saved run's)")
-    p.add_argument("--patience", type=_positive(int), default=d.patience,
-                   help="stop early when the validation loss has not improved for this many "
-                   "epochs")
-    p.add_argument("--target-loss", type=float, default=d.target_loss,
-                   help="stop once the training loss is at or below this")
-    p.add_argument("--init", choices=list(INITIALIZERS), default=d.init,
-                   help="weight initialisation (default: PyTorch's U(-1/sqrt(in), 1/sqrt(in)); "
-                   "small: 003's small random numbers, N(0, 0.01^2))")
-    p.add_argument("--dropout", type=float, default=d.dropout,
-                   help="dropout probability after each hidden activation")
-    p.add_argument("--seed", type=int, default=d.seed,
-                   help="seeds weights, splits and shuffling: the same seed gives the same run")
-    p.add_argument("--val-fraction", type=float, default=d.val_fraction,
-                   help="share of the data held out for validation")
-    p.add_argument("--test-fraction", type=float, default=d.test_fraction,
-                   help="share of the data held out for the final test")
-    p.add_argument("--out", default=None, metavar="RUN_DIR",
-                   help="run directory (default runs/<dataset>-<date>-<time>)")
-    p.add_argument("--resume", default=None, metavar="RUN_DIR",
-                   help="continue the run in RUN_DIR from its last checkpoint (its saved "
-                   "settings are used; only --epochs may change)")
-    p.add_argument("--keep", choices=["best", "last"], default=d.keep,
-                   help="which epoch's model to report, evaluate and predict with: best (the "
-                   "lowest validation loss, saved in best/; last when there is no validation "
-                   "split) or last (checkpoint/ always holds the last, for --resume)")
+    p.add_argument(
+        "--momentum",
+        type=float,
+        default=d.momentum,
+        help="momentum for sgd and rmsprop (0 for 003's plain SGD)",
+    )
+    p.add_argument(
+        "--weight-decay",
+        type=float,
+        default=d.weight_decay,
+        help="L2 penalty (decoupled for adamw)",
+    )
+    p.add_argument(
+        "--schedule",
+        choices=["none", *optim.SCHEDULES],
+        default=d.schedule,
+        help="learning-rate schedule: step (x0.1 every epochs/3), exponential "
+        "(x0.95 per epoch), cosine (to 0 at the last epoch)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=_positive(int),
+        default=d.batch_size,
+        help="samples per step: 1 is 003's SGD, more is mini-batch SGD",
+    )
+    p.add_argument(
+        "--epochs",
+        type=_positive(int),
+        default=None,
+        help=f"the last epoch to train (default {d.epochs}; with --resume, the saved run's)",
+    )
+    p.add_argument(
+        "--patience",
+        type=_positive(int),
+        default=d.patience,
+        help="stop early when the validation loss has not improved for this many epochs",
+    )
+    p.add_argument(
+        "--target-loss",
+        type=float,
+        default=d.target_loss,
+        help="stop once the training loss is at or below this",
+    )
+    p.add_argument(
+        "--init",
+        choices=list(INITIALIZERS),
+        default=d.init,
+        help="weight initialisation (default: PyTorch's U(-1/sqrt(in), 1/sqrt(in)); "
+        "small: 003's small random numbers, N(0, 0.01^2))",
+    )
+    p.add_argument(
+        "--dropout",
+        type=float,
+        default=d.dropout,
+        help="dropout probability after each hidden activation",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=d.seed,
+        help="seeds weights, splits and shuffling: the same seed gives the same run",
+    )
+    p.add_argument(
+        "--val-fraction",
+        type=float,
+        default=d.val_fraction,
+        help="share of the data held out for validation",
+    )
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=d.test_fraction,
+        help="share of the data held out for the final test",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="RUN_DIR",
+        help="run directory (default runs/<dataset>-<date>-<time>)",
+    )
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR from its last checkpoint (its saved "
+        "settings are used; only --epochs may change)",
+    )
+    p.add_argument(
+        "--keep",
+        choices=["best", "last"],
+        default=d.keep,
+        help="which epoch's model to report, evaluate and predict with: best (the "
+        "lowest validation loss, saved in best/; last when there is no validation "
+        "split) or last (checkpoint/ always holds the last, for --resume)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--compile", action="store_true",
-                   help="trace the training step once and replay it (bp.compile); faster "
-                   "for small networks, same numbers")
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="trace the training step once and replay it (bp.compile); faster "
+        "for small networks, same numbers",
+    )
     p.add_argument("--no-plots", action="store_true", help="skip curves.png and gradients.png")
     p.set_defaults(func=cmd_train)
     return p
@@ -138,13 +217,28 @@ def cmd_train(args) -> int:
     from .runs import train_run
 
     cfg = TrainConfig(
-        dataset=args.dataset, hidden=args.hidden, activation=args.activation, loss=args.loss,
-        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
-        weight_decay=args.weight_decay, schedule=args.schedule, batch_size=args.batch_size,
-        epochs=args.epochs or DEFAULTS.epochs, patience=args.patience,
-        target_loss=args.target_loss, init=args.init, dropout=args.dropout, seed=args.seed,
-        val_fraction=args.val_fraction, test_fraction=args.test_fraction, out=args.out,
-        progress=not args.no_progress, plots=not args.no_plots, compile=args.compile,
+        dataset=args.dataset,
+        hidden=args.hidden,
+        activation=args.activation,
+        loss=args.loss,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        momentum=args.momentum,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        batch_size=args.batch_size,
+        epochs=args.epochs or DEFAULTS.epochs,
+        patience=args.patience,
+        target_loss=args.target_loss,
+        init=args.init,
+        dropout=args.dropout,
+        seed=args.seed,
+        val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction,
+        out=args.out,
+        progress=not args.no_progress,
+        plots=not args.no_plots,
+        compile=args.compile,
         keep=args.keep,
     )
     if args.resume and args.epochs is None:
@@ -199,7 +293,8 @@ def _link_latest(run_dir: Path) -> None:
 
 def add_evaluate_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
-        "evaluate", formatter_class=_Formatter,
+        "evaluate",
+        formatter_class=_Formatter,
         help="loss and accuracy of a saved run on its train, validation and test splits",
         description="Load RUN_DIR's checkpoint, rebuild its dataset splits (same dataset and "
         "seed) and print loss and accuracy on each.",
@@ -223,7 +318,8 @@ def cmd_evaluate(args) -> int:
 
 def add_predict_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
-        "predict", formatter_class=_Formatter,
+        "predict",
+        formatter_class=_Formatter,
         help="predict with a saved run for the rows of a CSV file",
         description="Read a CSV of features (with a header naming them, or just the feature "
         "columns in training order), standardise them as in training, and print a CSV of "
@@ -231,8 +327,12 @@ def add_predict_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by `backprop train`")
     p.add_argument("--input", required=True, metavar="FILE.csv", help="the features to predict")
-    p.add_argument("--output", default=None, metavar="FILE.csv",
-                   help="write the predictions here instead of printing them")
+    p.add_argument(
+        "--output",
+        default=None,
+        metavar="FILE.csv",
+        help="write the predictions here instead of printing them",
+    )
     p.set_defaults(func=cmd_predict)
     return p
 
@@ -265,9 +365,11 @@ def cmd_datasets(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="backprop", description="Train neural networks and show the work of backprop.",
+        prog="backprop",
+        description="Train neural networks and show the work of backprop.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.splitlines()[2:]))
+        epilog="\n".join(__doc__.splitlines()[2:]),
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_train_parser(sub)
     add_evaluate_parser(sub)

@@ -282,8 +282,8 @@ class CompiledStep:
         if not isinstance(loss, Tensor) or not loss.requires_grad or loss.data.size != 1:
             raise TypeError(
                 "compile: the function must return a scalar tensor that requires grad (the "
-                "loss); got " + (f"shape {loss.shape}" if isinstance(loss, Tensor) else
-                                 type(loss).__name__)
+                "loss); got "
+                + (f"shape {loss.shape}" if isinstance(loss, Tensor) else type(loss).__name__)
             )
 
     def _give_up(self, why: str, result):
@@ -307,9 +307,10 @@ class CompiledStep:
         for slot, value in plan.consts:
             self.env[slot] = value
         self.has_arg_params = any(
-            isinstance(p, _ArgRef) or (isinstance(p, tuple) and any(isinstance(q, _ArgRef)
-                                                                     for q in p))
-            for n in plan.nodes for p in n.params
+            isinstance(p, _ArgRef)
+            or (isinstance(p, tuple) and any(isinstance(q, _ArgRef) for q in p))
+            for n in plan.nodes
+            for p in n.params
         )
         for node in plan.nodes:
             node.fn = fn = node.cls.__new__(node.cls)
@@ -327,8 +328,11 @@ class CompiledStep:
         self.backward_order = []
         for t in order:
             fn = by_tensor[id(t)].fn
-            edges = [(i, p) for i, p in enumerate(fn.parents)
-                     if isinstance(p, Tensor) and p.requires_grad]  # fixed for the recording
+            edges = [
+                (i, p)
+                for i, p in enumerate(fn.parents)
+                if isinstance(p, Tensor) and p.requires_grad
+            ]  # fixed for the recording
             self.backward_order.append((t, fn, edges))
         # The recording's arrays are no longer needed; keep only their shapes and dtypes.
         for node in plan.nodes:

@@ -27,8 +27,15 @@ from .backend import axpy
 from .tensor import Tensor
 
 __all__ = [
-    "SGD", "Adam", "AdamW", "RMSprop", "Optimizer",
-    "lr_scheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Optimizer",
+    "lr_scheduler",
+    "StepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
 ]
 
 
@@ -53,8 +60,10 @@ class Optimizer:
         params = [params] if isinstance(params, Tensor) else list(params)
         for p in params:
             if not isinstance(p, Tensor) or not p.requires_grad:
-                raise TypeError(f"{type(self).__name__} can only optimize tensors that require "
-                                f"grad, got {type(p).__name__}")
+                raise TypeError(
+                    f"{type(self).__name__} can only optimize tensors that require "
+                    f"grad, got {type(p).__name__}"
+                )
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
@@ -115,8 +124,10 @@ class Optimizer:
         if len(groups) != len(self.param_groups) or any(
             len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)
         ):
-            raise ValueError("load_state_dict: the saved parameter groups do not match this "
-                             "optimizer's (different number of groups or parameters)")
+            raise ValueError(
+                "load_state_dict: the saved parameter groups do not match this "
+                "optimizer's (different number of groups or parameters)"
+            )
         by_index = {}
         for saved, mine in zip(groups, self.param_groups):
             for i, p in zip(saved["params"], mine["params"]):
@@ -126,8 +137,7 @@ class Optimizer:
         for i, s in state_dict["state"].items():
             p = by_index[int(i)]
             self.state[p] = {
-                k: (np.array(v, dtype=p.data.dtype) if isinstance(v, np.ndarray) and v.ndim
-                    else v)
+                k: (np.array(v, dtype=p.data.dtype) if isinstance(v, np.ndarray) and v.ndim else v)
                 for k, v in s.items()
             }
 
@@ -146,16 +156,33 @@ class SGD(Optimizer):
     ``b <- mu b + (1 - dampening) g`` and steps ``w <- w - lr b`` (``g + mu b`` if nesterov).
     """
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 nesterov: bool = False, weight_decay: float = 0.0, maximize: bool = False):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        maximize: bool = False,
+    ):
         if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: invalid lr={lr}, momentum={momentum} or "
-                             f"weight_decay={weight_decay}")
+            raise ValueError(
+                f"SGD: invalid lr={lr}, momentum={momentum} or weight_decay={weight_decay}"
+            )
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      nesterov=nesterov, weight_decay=weight_decay,
-                                      maximize=maximize))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                momentum=momentum,
+                dampening=dampening,
+                nesterov=nesterov,
+                weight_decay=weight_decay,
+                maximize=maximize,
+            ),
+        )
 
     def _update(self, p, grad, group, state):
         lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
@@ -193,15 +220,29 @@ class Adam(Optimizer):
 
     _decoupled = False
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
-                 maximize: bool = False):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ):
         if lr < 0 or eps < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
-            raise ValueError(f"{type(self).__name__}: invalid lr={lr}, betas={betas} or "
-                             f"eps={eps}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize))
+            raise ValueError(f"{type(self).__name__}: invalid lr={lr}, betas={betas} or eps={eps}")
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=tuple(betas),
+                eps=eps,
+                weight_decay=weight_decay,
+                amsgrad=amsgrad,
+                maximize=maximize,
+            ),
+        )
 
     def _update(self, p, grad, group, state):
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
@@ -220,10 +261,10 @@ class Adam(Optimizer):
         elif wd:
             g = g + wd * w
         m, v, tmp = state["exp_avg"], state["exp_avg_sq"], self._tmp(p)
-        m *= b1                                   # m <- b1 m + (1 - b1) g
+        m *= b1  # m <- b1 m + (1 - b1) g
         np.multiply(g, 1 - b1, out=tmp)
         m += tmp
-        v *= b2                                   # v <- b2 v + (1 - b2) g^2
+        v *= b2  # v <- b2 v + (1 - b2) g^2
         np.multiply(g, g, out=tmp)
         tmp *= 1 - b2
         v += tmp
@@ -231,7 +272,7 @@ class Adam(Optimizer):
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
         step_size = lr / (1 - b1**t)
-        np.sqrt(v, out=tmp)                       # denom = sqrt(v) / sqrt(1 - b2^t) + eps
+        np.sqrt(v, out=tmp)  # denom = sqrt(v) / sqrt(1 - b2^t) + eps
         tmp /= math.sqrt(1 - b2**t)
         tmp += eps
         np.divide(m, tmp, out=tmp)
@@ -244,23 +285,49 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
-                 maximize: bool = False):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
 
 
 class RMSprop(Optimizer):
     """RMSprop (Hinton): divide the gradient by a running root-mean-square of recent ones."""
 
-    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
-                 maximize: bool = False):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        maximize: bool = False,
+    ):
         if lr < 0 or eps < 0 or momentum < 0 or not 0 <= alpha <= 1:
-            raise ValueError(f"RMSprop: invalid lr={lr}, alpha={alpha}, eps={eps} or "
-                             f"momentum={momentum}")
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered, maximize=maximize))
+            raise ValueError(
+                f"RMSprop: invalid lr={lr}, alpha={alpha}, eps={eps} or momentum={momentum}"
+            )
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                alpha=alpha,
+                eps=eps,
+                weight_decay=weight_decay,
+                momentum=momentum,
+                centered=centered,
+                maximize=maximize,
+            ),
+        )
 
     def _update(self, p, grad, group, state):
         lr, alpha, eps, mu = group["lr"], group["alpha"], group["eps"], group["momentum"]
@@ -277,7 +344,7 @@ class RMSprop(Optimizer):
         if group["weight_decay"]:
             g = g + group["weight_decay"] * w
         sq, tmp = state["square_avg"], self._tmp(p)
-        sq *= alpha                               # s <- alpha s + (1 - alpha) g^2
+        sq *= alpha  # s <- alpha s + (1 - alpha) g^2
         np.multiply(g, g, out=tmp)
         tmp *= 1 - alpha
         sq += tmp
@@ -371,8 +438,10 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr, epoch):
-        return self.eta_min + (base_lr - self.eta_min) * (
-            1 + math.cos(math.pi * epoch / self.T_max)) / 2
+        return (
+            self.eta_min
+            + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+        )
 
 
 class _Namespace:

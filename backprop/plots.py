@@ -65,8 +65,9 @@ def plot_curves(hist: History, path: str | os.PathLike, title: str = "") -> str:
     return os.fspath(path)
 
 
-def plot_gradients(hist: History, path: str | os.PathLike, labels: dict | None = None,
-                   title: str = "") -> str:
+def plot_gradients(
+    hist: History, path: str | os.PathLike, labels: dict | None = None, title: str = ""
+) -> str:
     """The mean L2 norm of each layer's gradient per epoch, on a log scale: layers near the
     input with much smaller norms than those near the output are vanishing gradients (003)."""
     plt = _pyplot()
@@ -74,8 +75,11 @@ def plot_gradients(hist: History, path: str | os.PathLike, labels: dict | None =
     for i, (name, values) in enumerate(hist.grad_norms.items()):
         label = (labels or {}).get(name, f"layer {i + 1} ({name})")
         ax.plot(hist.epoch[: len(values)], values, "o-", ms=3, label=label)
-    ax.set(xlabel="epoch", ylabel="gradient norm ||dL/dW||",
-           title=title or "per-layer gradient norm (mean over the epoch's steps)")
+    ax.set(
+        xlabel="epoch",
+        ylabel="gradient norm ||dL/dW||",
+        title=title or "per-layer gradient norm (mean over the epoch's steps)",
+    )
     if all(v > 0 for vs in hist.grad_norms.values() for v in vs):
         ax.set_yscale("log")
     ax.grid(alpha=0.3, which="both")

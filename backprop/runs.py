@@ -59,8 +59,15 @@ from .nn.init import INITIALIZERS
 from .tensor import Tensor
 from .train import History, evaluate, fit
 
-__all__ = ["TrainConfig", "RunResult", "build_mlp", "train_run", "evaluate_run", "predict_run",
-           "RunError"]
+__all__ = [
+    "TrainConfig",
+    "RunResult",
+    "build_mlp",
+    "train_run",
+    "evaluate_run",
+    "predict_run",
+    "RunError",
+]
 
 CHECKPOINT_DIR = "checkpoint"
 BEST_DIR = "best"
@@ -78,12 +85,12 @@ class TrainConfig:
     dataset: str = "digits"
     hidden: tuple[int, ...] = (64,)
     activation: str = "relu"
-    loss: str = "auto"             # cross_entropy for classification, mse for regression
+    loss: str = "auto"  # cross_entropy for classification, mse for regression
     optimizer: str = "sgd"
     lr: float = 0.05
-    momentum: float = 0.9          # SGD and RMSprop
+    momentum: float = 0.9  # SGD and RMSprop
     weight_decay: float = 0.0
-    schedule: str = "none"         # none, step, exponential, cosine
+    schedule: str = "none"  # none, step, exponential, cosine
     batch_size: int = 32
     epochs: int = 30
     patience: int | None = None
@@ -101,9 +108,11 @@ class TrainConfig:
 
     def validate(self) -> None:
         if self.dataset not in available_datasets() and not Path(self.dataset).exists():
-            raise RunError(f"unknown dataset {self.dataset!r}: choose one of "
-                           f"{', '.join(available_datasets())}, or give a CSV file or an "
-                           "MNIST directory")
+            raise RunError(
+                f"unknown dataset {self.dataset!r}: choose one of "
+                f"{', '.join(available_datasets())}, or give a CSV file or an "
+                "MNIST directory"
+            )
         if any(h < 1 for h in self.hidden):
             raise RunError(f"hidden layer sizes must be positive integers, got {self.hidden}")
         _choice("activation", self.activation, ACTIVATIONS)
@@ -220,8 +229,13 @@ def _load_splits(cfg: TrainConfig, dataset_info: dict | None = None):
     # splits as it saw them.
     targets = dataset_info is None or dataset_info.get("target_standardizer") is not None
     try:
-        return load_dataset(cfg.dataset, seed=cfg.seed, val_fraction=cfg.val_fraction,
-                            test_fraction=cfg.test_fraction, standardize_targets=targets)
+        return load_dataset(
+            cfg.dataset,
+            seed=cfg.seed,
+            val_fraction=cfg.val_fraction,
+            test_fraction=cfg.test_fraction,
+            standardize_targets=targets,
+        )
     except (DataError, FileNotFoundError) as e:
         raise RunError(str(e)) from None
 
@@ -242,13 +256,21 @@ def train_run(cfg: TrainConfig, resume: str | os.PathLike | None = None) -> RunR
     cfg.validate()
     run_dir = Path(cfg.out) if cfg.out else _default_run_dir(cfg.dataset)
     if (run_dir / CHECKPOINT_DIR).exists():
-        raise RunError(f"{run_dir} already holds a run; pass --resume {run_dir} to continue it "
-                       "or choose another --out")
+        raise RunError(
+            f"{run_dir} already holds a run; pass --resume {run_dir} to continue it "
+            "or choose another --out"
+        )
     _random.manual_seed(cfg.seed)
     splits = _load_splits(cfg)
-    arch = {"type": "mlp", "in_features": splits.num_features, "hidden": list(cfg.hidden),
-            "out_features": splits.num_outputs, "activation": cfg.activation,
-            "dropout": cfg.dropout, "init": cfg.init}
+    arch = {
+        "type": "mlp",
+        "in_features": splits.num_features,
+        "hidden": list(cfg.hidden),
+        "out_features": splits.num_outputs,
+        "activation": cfg.activation,
+        "dropout": cfg.dropout,
+        "init": cfg.init,
+    }
     model = build_mlp(arch)
     opt = _optimizer(cfg, model.parameters())
     return _train(cfg, run_dir, splits, arch, model, opt, _scheduler(cfg, opt), History())
@@ -259,8 +281,13 @@ def _resume(run_dir: Path, overrides: TrainConfig) -> RunResult:
     cfg = TrainConfig(**{**meta["config"], "hidden": tuple(meta["config"]["hidden"])})
     best_state, _ = _best_weights(run_dir, model_state, meta, cfg.keep)
     if best_state is model_state:  # best/ lags checkpoint/ (a crash between their saves)
-        _save_best(run_dir, best_state, meta["history"]["best_epoch"],
-                   meta["history"]["best_val_loss"], meta["architecture"])
+        _save_best(
+            run_dir,
+            best_state,
+            meta["history"]["best_epoch"],
+            meta["history"]["best_val_loss"],
+            meta["architecture"],
+        )
     cfg.epochs, cfg.progress, cfg.plots = overrides.epochs, overrides.progress, overrides.plots
     cfg.out = str(run_dir)
     splits = _load_splits(cfg, meta["dataset"])
@@ -276,8 +303,9 @@ def _resume(run_dir: Path, overrides: TrainConfig) -> RunResult:
     hist = History.from_dict(meta["history"])
     if hist.stopped == "epochs" and hist.epoch and hist.epoch[-1] < cfg.epochs:
         hist.stopped = ""
-    return _train(cfg, run_dir, splits, meta["architecture"], model, opt, sched, hist,
-                  best_state or {})
+    return _train(
+        cfg, run_dir, splits, meta["architecture"], model, opt, sched, hist, best_state or {}
+    )
 
 
 def _train(cfg, run_dir, splits, arch, model, opt, sched, hist, best=None) -> RunResult:
@@ -291,10 +319,17 @@ def _train(cfg, run_dir, splits, arch, model, opt, sched, hist, best=None) -> Ru
 
     def save(epoch: int, h: History) -> None:
         meta = {
-            "architecture": arch, "config": config, "epoch": epoch, "seed": cfg.seed,
-            "dataset": splits.info(), "history": h.to_dict(),
-            "metrics": {k: v[-1] for k, v in asdict(h).items()
-                        if isinstance(v, list) and k not in ("epoch", "seconds") and v},
+            "architecture": arch,
+            "config": config,
+            "epoch": epoch,
+            "seed": cfg.seed,
+            "dataset": splits.info(),
+            "history": h.to_dict(),
+            "metrics": {
+                k: v[-1]
+                for k, v in asdict(h).items()
+                if isinstance(v, list) and k not in ("epoch", "seconds") and v
+            },
             "scheduler": sched.state_dict() if sched is not None else None,
             "rng_state": _random.default_generator().bit_generator.state,
         }
@@ -305,24 +340,43 @@ def _train(cfg, run_dir, splits, arch, model, opt, sched, hist, best=None) -> Ru
             _save_best(run_dir, best, epoch, h.best_val_loss, arch)
 
     t0 = time.perf_counter()
-    hist = fit(model, loss_fn, opt, (splits.X_train, splits.y_train),
-               val_data=(splits.X_val, splits.y_val) if len(splits.X_val) else None,
-               epochs=cfg.epochs, batch_size=cfg.batch_size, target_loss=cfg.target_loss,
-               patience=cfg.patience, scheduler=sched, history=hist, on_epoch_end=save,
-               progress=cfg.progress, compile=cfg.compile,
-               target_standardizer=splits.target_standardizer, restore_best=keep_best,
-               best_state=best)
+    hist = fit(
+        model,
+        loss_fn,
+        opt,
+        (splits.X_train, splits.y_train),
+        val_data=(splits.X_val, splits.y_val) if len(splits.X_val) else None,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        target_loss=cfg.target_loss,
+        patience=cfg.patience,
+        scheduler=sched,
+        history=hist,
+        on_epoch_end=save,
+        progress=cfg.progress,
+        compile=cfg.compile,
+        target_standardizer=splits.target_standardizer,
+        restore_best=keep_best,
+        best_state=best,
+    )
     seconds = time.perf_counter() - t0
     metrics = _final_metrics(model, loss_fn, splits, hist)
     # fit restored the best weights only when it had them (an old run resumed may not)
-    metrics.update(model_epoch=hist.best_epoch if keep_best and best else metrics["epochs_run"],
-                   keep=cfg.keep, seconds=seconds)
+    metrics.update(
+        model_epoch=hist.best_epoch if keep_best and best else metrics["epochs_run"],
+        keep=cfg.keep,
+        seconds=seconds,
+    )
     return RunResult(run_dir, metrics, hist, _write_outputs(run_dir, cfg, hist, metrics), model)
 
 
 def _save_best(run_dir: Path, state: dict, epoch: int, val_loss: float, arch: dict) -> None:
-    save_checkpoint(run_dir / BEST_DIR, state, None,
-                    {"epoch": epoch, "val_loss": val_loss, "architecture": arch})
+    save_checkpoint(
+        run_dir / BEST_DIR,
+        state,
+        None,
+        {"epoch": epoch, "val_loss": val_loss, "architecture": arch},
+    )
 
 
 def _final_metrics(model, loss_fn, splits, hist: History) -> dict[str, Any]:
@@ -330,15 +384,21 @@ def _final_metrics(model, loss_fn, splits, hist: History) -> dict[str, Any]:
     metrics: dict[str, Any] = {"dataset": splits.name, "task": splits.task}
     for split in ("train", "val", "test"):
         X, y = getattr(splits, f"X_{split}"), getattr(splits, f"y_{split}")
-        r = (evaluate(model, loss_fn, (X, y), target_standardizer=splits.target_standardizer)
-             if len(X) else {"loss": math.nan, "accuracy": math.nan})
+        r = (
+            evaluate(model, loss_fn, (X, y), target_standardizer=splits.target_standardizer)
+            if len(X)
+            else {"loss": math.nan, "accuracy": math.nan}
+        )
         metrics[f"{split}_loss"] = r["loss"]
         if splits.task == "classification":
             metrics[f"{split}_accuracy"] = r["accuracy"]
         else:
             metrics[f"{split}_r2"] = _r2(model, X, y) if len(X) > 1 else math.nan
-    metrics.update(epochs_run=hist.epoch[-1] if hist.epoch else 0, best_epoch=hist.best_epoch,
-                   stopped=hist.stopped)
+    metrics.update(
+        epochs_run=hist.epoch[-1] if hist.epoch else 0,
+        best_epoch=hist.best_epoch,
+        stopped=hist.stopped,
+    )
     return metrics
 
 
@@ -368,8 +428,11 @@ def _json_safe(x):
 
 
 def _write_outputs(run_dir: Path, cfg: TrainConfig, hist: History, metrics) -> dict[str, Path]:
-    files = {"metrics": run_dir / "metrics.json", "history": run_dir / "history.csv",
-             "checkpoint": run_dir / CHECKPOINT_DIR}
+    files = {
+        "metrics": run_dir / "metrics.json",
+        "history": run_dir / "history.csv",
+        "checkpoint": run_dir / CHECKPOINT_DIR,
+    }
     if cfg.keep == "best" and (run_dir / BEST_DIR).exists():
         files["best"] = run_dir / BEST_DIR
     files["metrics"].write_text(json.dumps(_json_safe(metrics), indent=2) + "\n")
@@ -402,13 +465,15 @@ def _load_run(run_dir: Path):
         raise RunError(str(e)) from None
     for key in ("architecture", "config", "dataset", "history", "rng_state"):
         if key not in meta:
-            raise RunError(f"{ckpt} was not written by `backprop train` (no {key!r} in its "
-                           "metadata)")
+            raise RunError(
+                f"{ckpt} was not written by `backprop train` (no {key!r} in its metadata)"
+            )
     return model_state, optim_state, meta
 
 
-def _best_weights(run_dir: Path, model_state: dict, meta: dict,
-                  keep: str) -> tuple[dict | None, int]:
+def _best_weights(
+    run_dir: Path, model_state: dict, meta: dict, keep: str
+) -> tuple[dict | None, int]:
     """The best-validation weights of a run and their epoch, or ``(None, last epoch)`` for a
     run that kept the last epoch's model or has no record of its best epoch's weights.
 
@@ -446,8 +511,9 @@ def load_run(run_dir: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
     """
     model_state, _, meta = _load_run(Path(run_dir))
     # a run saved before --keep existed kept its last epoch's model
-    best_state, meta["model_epoch"] = _best_weights(Path(run_dir), model_state, meta,
-                                                    meta["config"].get("keep", "last"))
+    best_state, meta["model_epoch"] = _best_weights(
+        Path(run_dir), model_state, meta, meta["config"].get("keep", "last")
+    )
     model = build_mlp(meta["architecture"])
     model.load_state_dict(best_state if best_state is not None else model_state)
     return model.eval(), meta
@@ -460,10 +526,14 @@ def evaluate_run(run_dir: str | os.PathLike) -> dict[str, Any]:
     model, meta = load_run(run_dir)
     cfg = TrainConfig(**{**meta["config"], "hidden": tuple(meta["config"]["hidden"])})
     splits = _load_splits(cfg, meta["dataset"])
-    metrics = _final_metrics(model, _loss_fn(cfg.loss, splits.task), splits,
-                             History.from_dict(meta["history"]))
-    metrics.update(checkpoint_epoch=meta["epoch"], model_epoch=meta["model_epoch"],
-                   keep=meta["config"].get("keep", "last"))
+    metrics = _final_metrics(
+        model, _loss_fn(cfg.loss, splits.task), splits, History.from_dict(meta["history"])
+    )
+    metrics.update(
+        checkpoint_epoch=meta["epoch"],
+        model_epoch=meta["model_epoch"],
+        keep=meta["config"].get("keep", "last"),
+    )
     return metrics
 
 
@@ -485,8 +555,10 @@ def _read_features(path: Path, meta: dict) -> np.ndarray:
             raise RunError(f"{path} lacks the columns {missing[:5]} the model was trained on")
         cols = [header.index(n) for n in names] if not missing else list(range(len(header)))
     if len(cols) != len(names):
-        raise RunError(f"{path} has {len(cols)} columns but the model takes {len(names)} "
-                       "features (give the features only, or a header naming them)")
+        raise RunError(
+            f"{path} has {len(cols)} columns but the model takes {len(names)} "
+            "features (give the features only, or a header naming them)"
+        )
     try:
         X = np.array([[float(r[j]) for j in cols] for r in rows], dtype=np.float64)
     except (ValueError, IndexError) as e:
@@ -528,8 +600,11 @@ def predict_run(run_dir: str | os.PathLike, input_csv: str | os.PathLike) -> str
             w.writerow([classes[k], f"{p[k]:.6f}", *[f"{v:.6f}" for v in p]])
     else:
         target = info.get("target_name", "target")
-        w.writerow([f"predicted_{target}"] if out.shape[1] == 1 else
-                   [f"predicted_{i}" for i in range(out.shape[1])])
+        w.writerow(
+            [f"predicted_{target}"]
+            if out.shape[1] == 1
+            else [f"predicted_{i}" for i in range(out.shape[1])]
+        )
         for row in out:
             w.writerow([f"{v:.6g}" for v in row])
     return buf.getvalue()

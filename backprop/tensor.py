@@ -345,18 +345,23 @@ def _shape(size) -> tuple:
 
 
 def zeros(*size, dtype=None, requires_grad: bool = False, name=None) -> Tensor:
-    return _factory(np.zeros(_shape(size), _resolve_dtype(dtype) or _default_dtype),
-                    requires_grad, name)
+    return _factory(
+        np.zeros(_shape(size), _resolve_dtype(dtype) or _default_dtype), requires_grad, name
+    )
 
 
 def ones(*size, dtype=None, requires_grad: bool = False, name=None) -> Tensor:
-    return _factory(np.ones(_shape(size), _resolve_dtype(dtype) or _default_dtype),
-                    requires_grad, name)
+    return _factory(
+        np.ones(_shape(size), _resolve_dtype(dtype) or _default_dtype), requires_grad, name
+    )
 
 
 def full(size, fill_value, dtype=None, requires_grad: bool = False, name=None) -> Tensor:
-    return _factory(np.full(tuple(size), fill_value, _resolve_dtype(dtype) or _default_dtype),
-                    requires_grad, name)
+    return _factory(
+        np.full(tuple(size), fill_value, _resolve_dtype(dtype) or _default_dtype),
+        requires_grad,
+        name,
+    )
 
 
 def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -368,14 +373,18 @@ def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _factory(np.eye(n, m, dtype=_resolve_dtype(dtype) or _default_dtype),
-                    requires_grad, None)
+    return _factory(
+        np.eye(n, m, dtype=_resolve_dtype(dtype) or _default_dtype), requires_grad, None
+    )
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
     arr = np.arange(start, end, step) if end is not None else np.arange(start)
-    return _factory(_to_array(arr if dtype is None else arr.astype(_resolve_dtype(dtype)), None),
-                    requires_grad, None)
+    return _factory(
+        _to_array(arr if dtype is None else arr.astype(_resolve_dtype(dtype)), None),
+        requires_grad,
+        None,
+    )
 
 
 def randn(*size, dtype=None, requires_grad: bool = False, generator=None, name=None) -> Tensor:

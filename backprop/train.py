@@ -76,10 +76,15 @@ class History:
         """One flat dict per epoch (the CSV's rows)."""
         out = []
         for i, e in enumerate(self.epoch):
-            row = {"epoch": e, "train_loss": self.train_loss[i],
-                   "train_accuracy": self.train_accuracy[i], "val_loss": self.val_loss[i],
-                   "val_accuracy": self.val_accuracy[i], "lr": self.lr[i],
-                   "seconds": self.seconds[i]}
+            row = {
+                "epoch": e,
+                "train_loss": self.train_loss[i],
+                "train_accuracy": self.train_accuracy[i],
+                "val_loss": self.val_loss[i],
+                "val_accuracy": self.val_accuracy[i],
+                "lr": self.lr[i],
+                "seconds": self.seconds[i],
+            }
             row.update({f"grad_norm/{k}": v[i] for k, v in self.grad_norms.items()})
             out.append(row)
         return out
@@ -265,22 +270,23 @@ def fit(
             norms = np.zeros(len(layers))
             n_steps = 0
             for x, y in loader:
-                if step is not None:            # forward and backward, replayed
+                if step is not None:  # forward and backward, replayed
                     optimizer.zero_grad()
                     loss, out = step(x, y)
                 else:
-                    out = model(x)              # forward: (batch, outputs)
+                    out = model(x)  # forward: (batch, outputs)
                     loss = loss_fn(out, y)
                     optimizer.zero_grad()
-                    loss.backward()             # backward: every parameter's .grad
+                    loss.backward()  # backward: every parameter's .grad
                 for i, (_, params) in enumerate(layers):
-                    norms[i] += math.sqrt(sum(float(np.vdot(p.grad, p.grad))
-                                              for p in params if p.grad is not None))
-                optimizer.step()                # update: w <- w - lr * dL/dw (for SGD)
+                    norms[i] += math.sqrt(
+                        sum(float(np.vdot(p.grad, p.grad)) for p in params if p.grad is not None)
+                    )
+                optimizer.step()  # update: w <- w - lr * dL/dw (for SGD)
                 b = len(x)
                 if target_standardizer is None:
                     total += loss.item() * b
-                else:                           # the same batch's loss in original units
+                else:  # the same batch's loss in original units
                     with no_grad():
                         total += reported_loss(out, y).item() * b
                 n += b
@@ -299,8 +305,7 @@ def fit(
             for i, (name, _) in enumerate(layers):
                 hist.grad_norms[name].append(float(norms[i]) / max(n_steps, 1))
             if val_loader is not None:
-                v = evaluate(model, loss_fn, val_loader,
-                             target_standardizer=target_standardizer)
+                v = evaluate(model, loss_fn, val_loader, target_standardizer=target_standardizer)
                 hist.val_loss.append(v["loss"])
                 hist.val_accuracy.append(v["accuracy"])
             else:

@@ -201,8 +201,14 @@ def make_sklearn(sizes, batch):
     x, y, _ = data(sizes, batch)
     x = x.astype(np.float32)
     clf = MLPClassifier(
-        hidden_layer_sizes=sizes[1:-1], solver="sgd", learning_rate_init=LR, momentum=0.0,
-        alpha=0.0, batch_size=batch, max_iter=1, shuffle=False,
+        hidden_layer_sizes=sizes[1:-1],
+        solver="sgd",
+        learning_rate_init=LR,
+        momentum=0.0,
+        alpha=0.0,
+        batch_size=batch,
+        max_iter=1,
+        shuffle=False,
     )
     classes = np.arange(sizes[-1])
     warnings.simplefilter("ignore", ConvergenceWarning)

@@ -87,8 +87,10 @@ def bench_mlp(rep: Report, sizes, batch, steps, reps) -> dict:
     rep.out("| --- | --- | --- | --- | --- |")
     for r in res.values():
         vs_t = f"{r.median / torch_t:.2f}x" if torch_t else "-"
-        rep.out(f"| {r.name} | {common.fmt_ms(r)} | {r.median / floor:.2f}x | "
-                f"{r.median / hand:.2f}x | {vs_t} |")
+        rep.out(
+            f"| {r.name} | {common.fmt_ms(r)} | {r.median / floor:.2f}x | "
+            f"{r.median / hand:.2f}x | {vs_t} |"
+        )
     if skipped:
         rep.out(f"\nnot installed: {', '.join(skipped)}")
     rep.out()
@@ -136,16 +138,22 @@ def bench_micrograd(rep: Report, reps: int) -> dict:
     # garbage, as a training loop does.
     once = common.interleaved(built, 1, reps, warmup=1, collect="clean")
     steady = common.interleaved(built, 3, reps, warmup=0, collect="own")
-    rep.out("### micrograd's demo: MLP(2, [16, 16, 1]) on 100 points from scalars, "
-            "forward + backward (s per step)")
+    rep.out(
+        "### micrograd's demo: MLP(2, [16, 16, 1]) on 100 points from scalars, "
+        "forward + backward (s per step)"
+    )
     rep.out()
-    rep.out("| contender | one step, clean heap: median (min-max) s | steady state, own "
-            "garbage collected: median (min-max) s |")
+    rep.out(
+        "| contender | one step, clean heap: median (min-max) s | steady state, own "
+        "garbage collected: median (min-max) s |"
+    )
     rep.out("| --- | --- | --- |")
     for name in once:
         a, b = once[name], steady[name]
-        rep.out(f"| {name} | {a.median:.3f} ({a.min:.3f}-{a.max:.3f}) | "
-                f"{b.median:.3f} ({b.min:.3f}-{b.max:.3f}) |")
+        rep.out(
+            f"| {name} | {a.median:.3f} ({a.min:.3f}-{a.max:.3f}) | "
+            f"{b.median:.3f} ({b.min:.3f}-{b.max:.3f}) |"
+        )
     if skipped:
         rep.out(f"\nnot installed: {', '.join(skipped)}")
     rep.out()
@@ -163,11 +171,14 @@ def bench_memory(rep: Report) -> dict:
     rep.out()
     rep.out("| measure | MB | vs hand-written NumPy |")
     rep.out("| --- | --- | --- |")
-    rep.out(f"| extra memory of one step, hand-written NumPy (784-512-256-10) | {hand * mb:.2f} "
-            f"| 1.00x |")
+    rep.out(
+        f"| extra memory of one step, hand-written NumPy (784-512-256-10) | {hand * mb:.2f} "
+        f"| 1.00x |"
+    )
     rep.out(f"| extra memory of one step, backprop eager | {ours * mb:.2f} | {ours / hand:.2f}x |")
-    rep.out(f"| extra memory of one step, backprop compiled | {comp * mb:.2f} | "
-            f"{comp / hand:.2f}x |")
+    rep.out(
+        f"| extra memory of one step, backprop compiled | {comp * mb:.2f} | {comp / hand:.2f}x |"
+    )
     rep.out(f"| resident memory added by `import backprop` | {imp * mb:.1f} | |")
     rep.out()
     return {"hand": hand, "ours": ours, "import": imp}
@@ -191,8 +202,10 @@ def main(argv=None) -> int:
 
     rep = Report()
     t0 = time.time()
-    rep.out(f"Measured {datetime.date.today()} by `python -m benchmarks.run`, on {_cpu()}, "
-            f"{os.cpu_count()} cores, {platform.system()} {platform.release()}.")
+    rep.out(
+        f"Measured {datetime.date.today()} by `python -m benchmarks.run`, on {_cpu()}, "
+        f"{os.cpu_count()} cores, {platform.system()} {platform.release()}."
+    )
     rep.out()
     rep.out(_versions() + ".")
     rep.out()
@@ -210,33 +223,57 @@ def main(argv=None) -> int:
 
     bp_big, bp_small = big["backprop eager"], small["backprop eager"]
     if "PyTorch eager" in big:
-        rep.target("MLP 784-512-256-10: backprop eager / PyTorch eager", bp_big /
-                   big["PyTorch eager"], 0.9)
-    rep.target("MLP 784-512-256-10: backprop eager / GEMM-only floor",
-               bp_big / big["GEMM-only floor"], 1.25)
+        rep.target(
+            "MLP 784-512-256-10: backprop eager / PyTorch eager", bp_big / big["PyTorch eager"], 0.9
+        )
+    rep.target(
+        "MLP 784-512-256-10: backprop eager / GEMM-only floor",
+        bp_big / big["GEMM-only floor"],
+        1.25,
+    )
     if "PyTorch eager" in small:
-        rep.target("MLP 64-32-10: backprop eager / PyTorch eager",
-                   bp_small / small["PyTorch eager"], 0.7)
-    rep.target("MLP 64-32-10: backprop compiled / hand-written NumPy",
-               small["backprop compiled"] / small["hand-written NumPy"], 1.0)
+        rep.target(
+            "MLP 64-32-10: backprop eager / PyTorch eager", bp_small / small["PyTorch eager"], 0.7
+        )
+    rep.target(
+        "MLP 64-32-10: backprop compiled / hand-written NumPy",
+        small["backprop compiled"] / small["hand-written NumPy"],
+        1.0,
+    )
     if "scikit-learn MLP" in small:
-        rep.target("MLP 64-32-10: backprop compiled / scikit-learn",
-                   small["backprop compiled"] / small["scikit-learn MLP"], 1.0)
+        rep.target(
+            "MLP 64-32-10: backprop compiled / scikit-learn",
+            small["backprop compiled"] / small["scikit-learn MLP"],
+            1.0,
+        )
     f, b, tot = ch[(16,)]["backprop"]
-    rep.target("per-op overhead, 16 elements: fwd+bwd us/op (limit 5 us)", tot / 5.0, 1.0,
-               f"{tot:.2f} us/op")
+    rep.target(
+        "per-op overhead, 16 elements: fwd+bwd us/op (limit 5 us)",
+        tot / 5.0,
+        1.0,
+        f"{tot:.2f} us/op",
+    )
     if "PyTorch eager" in ch[(16,)]:
-        rep.target("per-op overhead, 16 elements: backprop / PyTorch eager",
-                   tot / ch[(16,)]["PyTorch eager"][2], 0.5)
+        rep.target(
+            "per-op overhead, 16 elements: backprop / PyTorch eager",
+            tot / ch[(16,)]["PyTorch eager"][2],
+            0.5,
+        )
     if "micrograd" in mg:
         ours, theirs = mg["backprop (0-d tensors)"], mg["micrograd"]
         rep.target("micrograd demo, one step: backprop / micrograd", ours[0] / theirs[0], 1.0)
-        rep.target("micrograd demo, steady state: backprop / micrograd", ours[1] / theirs[1],
-                   1.0)
-    rep.target("memory of one large-MLP step: backprop / hand-written NumPy",
-               mem["ours"] / mem["hand"], 1.2)
-    rep.target("import backprop: resident MB / 80 MB", mem["import"] / 2**20 / 80, 1.0,
-               f"{mem['import'] / 2**20:.1f} MB")
+        rep.target("micrograd demo, steady state: backprop / micrograd", ours[1] / theirs[1], 1.0)
+    rep.target(
+        "memory of one large-MLP step: backprop / hand-written NumPy",
+        mem["ours"] / mem["hand"],
+        1.2,
+    )
+    rep.target(
+        "import backprop: resident MB / 80 MB",
+        mem["import"] / 2**20 / 80,
+        1.0,
+        f"{mem['import'] / 2**20:.1f} MB",
+    )
 
     rep.out("### Targets")
     rep.out()
@@ -244,8 +281,9 @@ def main(argv=None) -> int:
     rep.out("| --- | --- | --- | --- |")
     for what, ratio, limit, note in rep.targets:
         extra = f" ({note})" if note else ""
-        rep.out(f"| {what}{extra} | {ratio:.2f} | {limit:.2f} | "
-                f"{'yes' if ratio <= limit else 'NO'} |")
+        rep.out(
+            f"| {what}{extra} | {ratio:.2f} | {limit:.2f} | {'yes' if ratio <= limit else 'NO'} |"
+        )
     rep.out()
     rep.out(f"(whole run: {time.time() - t0:.0f} s)")
 

@@ -11,14 +11,40 @@ import pytest
 from backprop.cli import build_parser, main
 from backprop.data import load_dataset
 
-SMALL = ["--dataset", "iris", "--hidden", "8,8", "--activation", "tanh", "--epochs", "3",
-         "--batch-size", "16", "--no-progress"]
+SMALL = [
+    "--dataset",
+    "iris",
+    "--hidden",
+    "8,8",
+    "--activation",
+    "tanh",
+    "--epochs",
+    "3",
+    "--batch-size",
+    "16",
+    "--no-progress",
+]
 
 
 def test_train_evaluate_predict(tmp_path, capsys):
     run = tmp_path / "run"
-    assert main(["train", *SMALL, "--optimizer", "adam", "--lr", "0.01", "--seed", "3",
-                 "--out", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *SMALL,
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.01",
+                "--seed",
+                "3",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert f"run directory: {run}" in out and "curves.png" in out and "test loss" in out
 
@@ -27,8 +53,15 @@ def test_train_evaluate_predict(tmp_path, capsys):
         assert 0 <= metrics[f"{split}_accuracy"] <= 1 and metrics[f"{split}_loss"] > 0
     rows = list(csv.DictReader(open(run / "history.csv")))
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]
-    assert {"train_loss", "val_loss", "train_accuracy", "val_accuracy", "grad_norm/0",
-            "grad_norm/2", "grad_norm/4"} <= set(rows[0])
+    assert {
+        "train_loss",
+        "val_loss",
+        "train_accuracy",
+        "val_accuracy",
+        "grad_norm/0",
+        "grad_norm/2",
+        "grad_norm/4",
+    } <= set(rows[0])
     for png in ("curves.png", "gradients.png"):
         image = matplotlib.image.imread(run / png)
         assert image.ndim == 3 and image.shape[0] > 200 and image.std() > 0.01
@@ -64,10 +97,13 @@ def test_keep_flag(tmp_path, capsys):
     assert "model of epoch 7 (best validation loss)" in capsys.readouterr().out
     assert main([*argv, "--keep", "last", "--out", str(tmp_path / "last")]) == 0
     assert "model of epoch" not in capsys.readouterr().out
-    best, last = (json.loads((tmp_path / d / "metrics.json").read_text())
-                  for d in ("best", "last"))
+    best, last = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("best", "last"))
     assert (best["keep"], best["model_epoch"], last["keep"], last["model_epoch"]) == (
-        "best", 7, "last", 15)
+        "best",
+        7,
+        "last",
+        15,
+    )
     assert best["val_loss"] < last["val_loss"] and not (tmp_path / "last" / "best").exists()
     assert main(["evaluate", str(tmp_path / "best"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["test_loss"] == best["test_loss"]
@@ -111,6 +147,10 @@ def test_help_explains_every_flag():
 
 
 def test_python_dash_m():
-    r = subprocess.run([sys.executable, "-m", "backprop", "train", "--help"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "backprop", "train", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0 and "--hidden" in r.stdout and "--resume" in r.stdout

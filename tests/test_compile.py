@@ -13,10 +13,14 @@ def _mlp(sizes, dtype, seed=0):
     rng = np.random.default_rng(seed)
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        params.append(bp.tensor(rng.standard_normal((fan_out, fan_in)).astype(dtype) * 0.3,
-                                requires_grad=True))
-        params.append(bp.tensor(rng.standard_normal(fan_out).astype(dtype) * 0.1,
-                                requires_grad=True))
+        params.append(
+            bp.tensor(
+                rng.standard_normal((fan_out, fan_in)).astype(dtype) * 0.3, requires_grad=True
+            )
+        )
+        params.append(
+            bp.tensor(rng.standard_normal(fan_out).astype(dtype) * 0.1, requires_grad=True)
+        )
 
     def loss_fn(x, y):
         h = x

@@ -207,8 +207,11 @@ def test_csv_regression_targets_are_standardised(tmp_path):
     assert train_prices.min() > 0  # back in dollars, not in standard deviations
     np.testing.assert_allclose(s.target_standardizer.mean, train_prices.mean(0), rtol=1e-5)
     everything = np.concatenate([s.y_train, s.y_val, s.y_test])
-    np.testing.assert_allclose(np.sort(s.original_targets(everything).ravel()),
-                               np.sort(price).astype(np.float32), rtol=1e-5)
+    np.testing.assert_allclose(
+        np.sort(s.original_targets(everything).ravel()),
+        np.sort(price).astype(np.float32),
+        rtol=1e-5,
+    )
 
 
 def test_sizes_and_errors():

@@ -16,8 +16,9 @@ def _pair(a):
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear_matches_torch(dtype, bias):
     rng = np.random.default_rng(0)
-    (x, tx), (w, tw) = _pair(rng.standard_normal((5, 3)).astype(dtype)), _pair(
-        rng.standard_normal((4, 3)).astype(dtype)
+    (x, tx), (w, tw) = (
+        _pair(rng.standard_normal((5, 3)).astype(dtype)),
+        _pair(rng.standard_normal((4, 3)).astype(dtype)),
     )
     b, tb = _pair(rng.standard_normal(4).astype(dtype)) if bias else (None, None)
     y = ops.linear(x, w, b)
@@ -73,8 +74,9 @@ def test_fused_rules_pass_gradcheck():
     w = bp.tensor(rng.standard_normal((5, 4)), requires_grad=True)
     b = bp.tensor(rng.standard_normal(5), requires_grad=True)
     t = np.array([4, 0, 2])
-    assert bp.gradcheck(lambda x, w, b: ops.softmax_cross_entropy(ops.linear(x, w, b), t),
-                        [x, w, b])
+    assert bp.gradcheck(
+        lambda x, w, b: ops.softmax_cross_entropy(ops.linear(x, w, b), t), [x, w, b]
+    )
 
 
 def test_relu_forward_and_rule_unchanged_at_the_kink():

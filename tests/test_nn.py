@@ -14,8 +14,10 @@ RTOL, ATOL = 1e-10, 1e-12
 def both(arr, requires_grad=True):
     """The same float64 array as a backprop tensor and a torch tensor."""
     arr = np.asarray(arr, dtype=np.float64)
-    return (bp.tensor(arr.copy(), requires_grad=requires_grad),
-            torch.tensor(arr.copy(), requires_grad=requires_grad))
+    return (
+        bp.tensor(arr.copy(), requires_grad=requires_grad),
+        torch.tensor(arr.copy(), requires_grad=requires_grad),
+    )
 
 
 def close(a, b, rtol=RTOL, atol=ATOL):
@@ -209,8 +211,10 @@ def test_cross_entropy_weight_ignore_index_and_probabilities():
 
     probs = np.array([[0.2, 0.3, 0.5, 0.0]] * 3)
     x, tx = both(LOGITS)
-    loss, tloss = F.cross_entropy(x, probs), torch.nn.functional.cross_entropy(
-        tx, torch.tensor(probs))
+    loss, tloss = (
+        F.cross_entropy(x, probs),
+        torch.nn.functional.cross_entropy(tx, torch.tensor(probs)),
+    )
     loss.backward()
     tloss.backward()
     close(loss, tloss)
@@ -223,7 +227,8 @@ def test_pos_weight_and_weight_in_bce_with_logits():
     pw = np.arange(1.0, 6.0)
     loss = F.binary_cross_entropy_with_logits(x, y, pos_weight=pw, weight=bp.tensor(pw[::-1]))
     tloss = torch.nn.functional.binary_cross_entropy_with_logits(
-        tx, torch.tensor(y), pos_weight=torch.tensor(pw), weight=torch.tensor(pw[::-1].copy()))
+        tx, torch.tensor(y), pos_weight=torch.tensor(pw), weight=torch.tensor(pw[::-1].copy())
+    )
     loss.backward()
     tloss.backward()
     close(loss, tloss)

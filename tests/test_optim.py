@@ -61,8 +61,9 @@ def test_plain_sgd_is_the_lecture_update():
 
 def test_param_groups_state_dict_and_reload():
     ours, _, X, Y = twin_models()
-    opt = optim.Adam([{"params": ours[0].parameters(), "lr": 0.1},
-                      {"params": ours[2].parameters()}], lr=0.01)
+    opt = optim.Adam(
+        [{"params": ours[0].parameters(), "lr": 0.1}, {"params": ours[2].parameters()}], lr=0.01
+    )
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.01]
     for _ in range(3):
         opt.zero_grad()
@@ -72,12 +73,14 @@ def test_param_groups_state_dict_and_reload():
     assert sorted(sd["state"]) == [0, 1, 2, 3]
     assert sd["param_groups"][1]["params"] == [2, 3]
     assert sd["state"][0]["step"] == 3 and sd["state"][0]["exp_avg"].shape == (5, 3)
-    fresh = optim.Adam([{"params": ours[0].parameters(), "lr": 0.5},
-                        {"params": ours[2].parameters()}], lr=0.5)
+    fresh = optim.Adam(
+        [{"params": ours[0].parameters(), "lr": 0.5}, {"params": ours[2].parameters()}], lr=0.5
+    )
     fresh.load_state_dict(sd)
     assert fresh.param_groups[0]["lr"] == 0.1
-    np.testing.assert_array_equal(fresh.state[ours[0].weight]["exp_avg"],
-                                  opt.state[ours[0].weight]["exp_avg"])
+    np.testing.assert_array_equal(
+        fresh.state[ours[0].weight]["exp_avg"], opt.state[ours[0].weight]["exp_avg"]
+    )
 
 
 def test_zero_grad_sets_none_by_default():
@@ -106,8 +109,11 @@ def test_bad_arguments():
 
 @pytest.mark.parametrize(
     "name,kwargs",
-    [("StepLR", dict(step_size=3, gamma=0.5)), ("ExponentialLR", dict(gamma=0.9)),
-     ("CosineAnnealingLR", dict(T_max=10, eta_min=0.001))],
+    [
+        ("StepLR", dict(step_size=3, gamma=0.5)),
+        ("ExponentialLR", dict(gamma=0.9)),
+        ("CosineAnnealingLR", dict(T_max=10, eta_min=0.001)),
+    ],
 )
 def test_schedules_match_torch(name, kwargs):
     w = nn.Parameter(bp.ones(1))

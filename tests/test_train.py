@@ -31,8 +31,15 @@ def test_lecture_sgd_one_sample_per_step_loss_falls(iris):
     model = _mlp(4, 3)
     loss_fn = nn.CrossEntropyLoss()
     before = evaluate(model, loss_fn, (iris.X_train, iris.y_train))["loss"]
-    hist = fit(model, loss_fn, optim.SGD(model.parameters(), lr=0.01), (iris.X_train, iris.y_train),
-               epochs=5, batch_size=1, progress=False)
+    hist = fit(
+        model,
+        loss_fn,
+        optim.SGD(model.parameters(), lr=0.01),
+        (iris.X_train, iris.y_train),
+        epochs=5,
+        batch_size=1,
+        progress=False,
+    )
     after = evaluate(model, loss_fn, (iris.X_train, iris.y_train))["loss"]
     assert after < 0.5 * before
     assert hist.train_loss[-1] < hist.train_loss[0]
@@ -44,9 +51,16 @@ def test_lecture_minibatch_sgd_loss_falls():
     s = load_dataset("digits", seed=0)
     bp.manual_seed(0)
     model = _mlp(64, 10, hidden=32, act=nn.Sigmoid)
-    hist = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.5),
-               (s.X_train, s.y_train), val_data=(s.X_val, s.y_val), epochs=5, batch_size=32,
-               progress=False)
+    hist = fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=0.5),
+        (s.X_train, s.y_train),
+        val_data=(s.X_val, s.y_val),
+        epochs=5,
+        batch_size=32,
+        progress=False,
+    )
     assert all(a > b for a, b in zip(hist.train_loss, hist.train_loss[1:]))
     assert hist.val_accuracy[-1] > 0.85
     assert set(hist.grad_norms) == {"0", "2"}
@@ -57,19 +71,33 @@ def test_same_loss_curve_as_torch_float64():
     s = load_dataset("wine", seed=0)
     X, y = s.X_train.astype(np.float64), s.y_train
     bp.manual_seed(1)
-    ours = nn.Sequential(nn.Linear(13, 16), nn.GELU(), nn.Linear(16, 8), nn.ELU(),
-                         nn.Linear(8, 3)).double()
-    theirs = torch.nn.Sequential(torch.nn.Linear(13, 16), torch.nn.GELU(), torch.nn.Linear(16, 8),
-                                 torch.nn.ELU(), torch.nn.Linear(8, 3)).double()
+    ours = nn.Sequential(
+        nn.Linear(13, 16), nn.GELU(), nn.Linear(16, 8), nn.ELU(), nn.Linear(8, 3)
+    ).double()
+    theirs = torch.nn.Sequential(
+        torch.nn.Linear(13, 16),
+        torch.nn.GELU(),
+        torch.nn.Linear(16, 8),
+        torch.nn.ELU(),
+        torch.nn.Linear(8, 3),
+    ).double()
     theirs.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in ours.state_dict().items()})
-    hist = fit(ours, nn.CrossEntropyLoss(), optim.SGD(ours.parameters(), lr=0.1, momentum=0.9),
-               (X, y), epochs=10, batch_size=16, shuffle=False, progress=False)
+    hist = fit(
+        ours,
+        nn.CrossEntropyLoss(),
+        optim.SGD(ours.parameters(), lr=0.1, momentum=0.9),
+        (X, y),
+        epochs=10,
+        batch_size=16,
+        shuffle=False,
+        progress=False,
+    )
     topt = torch.optim.SGD(theirs.parameters(), lr=0.1, momentum=0.9)
     curve = []
     for _ in range(10):
         total = 0.0
         for i in range(0, len(X), 16):
-            xb, yb = torch.tensor(X[i:i + 16]), torch.tensor(y[i:i + 16])
+            xb, yb = torch.tensor(X[i : i + 16]), torch.tensor(y[i : i + 16])
             loss = torch.nn.functional.cross_entropy(theirs(xb), yb)
             topt.zero_grad()
             loss.backward()
@@ -83,23 +111,48 @@ def test_same_loss_curve_as_torch_float64():
 def test_stopping_rules(iris):
     bp.manual_seed(0)
     model = _mlp(4, 3)
-    hist = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.05),
-               (iris.X_train, iris.y_train), epochs=200, target_loss=0.3, progress=False)
+    hist = fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.Adam(model.parameters(), lr=0.05),
+        (iris.X_train, iris.y_train),
+        epochs=200,
+        target_loss=0.3,
+        progress=False,
+    )
     assert hist.stopped.startswith("target loss") and hist.train_loss[-1] <= 0.3
     assert len(hist.epoch) < 200
     bp.manual_seed(0)
     model = _mlp(4, 3)
-    hist = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.05),
-               (iris.X_train, iris.y_train), val_data=(iris.X_val, iris.y_val), epochs=500,
-               patience=3, progress=False)
+    hist = fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.Adam(model.parameters(), lr=0.05),
+        (iris.X_train, iris.y_train),
+        val_data=(iris.X_val, iris.y_val),
+        epochs=500,
+        patience=3,
+        progress=False,
+    )
     assert hist.stopped.startswith("early stopping")
     assert hist.epoch[-1] - hist.best_epoch == 3
     assert hist.val_loss[hist.best_epoch - 1] == min(hist.val_loss)
 
 
 def _small(out, **kw):
-    base = dict(dataset="iris", hidden=(8,), epochs=4, dropout=0.2, optimizer="adam", lr=0.02,
-                batch_size=16, schedule="cosine", out=str(out), progress=False, plots=False)
+    base = dict(
+        dataset="iris",
+        hidden=(8,),
+        epochs=4,
+        dropout=0.2,
+        optimizer="adam",
+        lr=0.02,
+        batch_size=16,
+        schedule="cosine",
+        out=str(out),
+        progress=False,
+        plots=False,
+    )
     return TrainConfig(**{**base, **kw})
 
 
@@ -148,8 +201,9 @@ def test_crash_during_save_then_resume(tmp_path, monkeypatch):
 
 def _diabetes(out, **kw):
     # default flags: best validation epoch 7 of 30 on seed 0, overfit after it
-    return TrainConfig(**{"dataset": "diabetes", "out": str(out), "progress": False,
-                          "plots": False, **kw})
+    return TrainConfig(
+        **{"dataset": "diabetes", "out": str(out), "progress": False, "plots": False, **kw}
+    )
 
 
 def _assert_same_weights(a, b):
@@ -256,8 +310,18 @@ def test_default_run_reaches_95_percent_on_digits(tmp_path):
 
 
 def test_regression_run(tmp_path):
-    r = train_run(TrainConfig(dataset="diabetes", hidden=(16,), epochs=5, optimizer="adam",
-                              lr=0.05, out=str(tmp_path / "r"), progress=False, plots=False))
+    r = train_run(
+        TrainConfig(
+            dataset="diabetes",
+            hidden=(16,),
+            epochs=5,
+            optimizer="adam",
+            lr=0.05,
+            out=str(tmp_path / "r"),
+            progress=False,
+            plots=False,
+        )
+    )
     assert "test_accuracy" not in r.metrics
     assert r.history.train_loss[-1] < r.history.train_loss[0]
 
@@ -267,8 +331,11 @@ def test_regression_losses_and_predictions_in_original_units(tmp_path):
     from backprop.runs import load_run, predict_run
 
     run = tmp_path / "r"
-    r = train_run(TrainConfig(dataset="diabetes", hidden=(8,), epochs=3, out=str(run),
-                              progress=False, plots=False))
+    r = train_run(
+        TrainConfig(
+            dataset="diabetes", hidden=(8,), epochs=3, out=str(run), progress=False, plots=False
+        )
+    )
     raw = load_dataset("diabetes", seed=0, standardize_targets=False)
     model, meta = load_run(run)
     st = meta["dataset"]["target_standardizer"]
@@ -288,16 +355,21 @@ def test_regression_losses_and_predictions_in_original_units(tmp_path):
     # predict on features in their original units (standardised inside, as in training)
     unstandardised = load_dataset("diabetes", seed=0, standardize=False)
     features = tmp_path / "new.csv"
-    features.write_text(",".join(unstandardised.feature_names) + "\n" + "\n".join(
-        ",".join(repr(float(v)) for v in row) for row in unstandardised.X_test[:5]) + "\n")
+    features.write_text(
+        ",".join(unstandardised.feature_names)
+        + "\n"
+        + "\n".join(",".join(repr(float(v)) for v in row) for row in unstandardised.X_test[:5])
+        + "\n"
+    )
     lines = predict_run(run, features).strip().splitlines()
     assert lines[0] == "predicted_target"
     np.testing.assert_allclose([float(v) for v in lines[1:]], manual[:5, 0], rtol=1e-4)
 
 
 def test_diabetes_with_default_flags_beats_predicting_the_mean(tmp_path):
-    r = train_run(TrainConfig(dataset="diabetes", out=str(tmp_path / "d"), progress=False,
-                              plots=False))
+    r = train_run(
+        TrainConfig(dataset="diabetes", out=str(tmp_path / "d"), progress=False, plots=False)
+    )
     raw = load_dataset("diabetes", seed=0, standardize_targets=False)
     mean_mse = float(np.mean((raw.y_val - raw.y_train.mean()) ** 2))
     assert r.metrics["stopped"] == "epochs"  # no divergence with the defaults
@@ -312,7 +384,16 @@ def test_diabetes_with_default_flags_beats_predicting_the_mean(tmp_path):
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_divergence_stops_with_a_reason(tmp_path):
-    r = train_run(TrainConfig(dataset="diabetes", hidden=(16,), epochs=50, lr=1.0,
-                              out=str(tmp_path / "r"), progress=False, plots=False))
+    r = train_run(
+        TrainConfig(
+            dataset="diabetes",
+            hidden=(16,),
+            epochs=50,
+            lr=1.0,
+            out=str(tmp_path / "r"),
+            progress=False,
+            plots=False,
+        )
+    )
     assert r.metrics["stopped"].startswith("diverged")
     assert r.metrics["epochs_run"] < 50

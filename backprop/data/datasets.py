@@ -309,9 +309,7 @@ def load_dataset(
         )
     if standardize_targets is None:
         standardize_targets = standardize
-    return _make_splits(
-        table, seed, val_fraction, test_fraction, standardize, standardize_targets
-    )
+    return _make_splits(table, seed, val_fraction, test_fraction, standardize, standardize_targets)
 
 
 def load_mnist(

@@ -220,8 +220,9 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     return _reduce(loss, reduction)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target, weight=None,
-                                     reduction: str = "mean", pos_weight=None) -> Tensor:
+def binary_cross_entropy_with_logits(
+    input: Tensor, target, weight=None, reduction: str = "mean", pos_weight=None
+) -> Tensor:
     """Binary cross-entropy of ``sigmoid(input)``, computed from the logits without overflow:
     ``(1 - y) x + (1 + (pw - 1) y) softplus(-x)``, and ``softplus(-x) = max(-x, 0) +
     log(1 + exp(-|x|))``."""
@@ -237,8 +238,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None,
     return _reduce(loss, reduction)
 
 
-def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
-             reduction: str = "mean") -> Tensor:
+def nll_loss(
+    input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean"
+) -> Tensor:
     """``-input[n, target[n]]`` for log-probabilities ``input`` of shape (N, C) and class
     indices ``target`` of shape (N,). With ``weight`` (one per class) the mean is weighted,
     ``sum_n w_{y_n} l_n / sum_n w_{y_n}``, as PyTorch does; targets equal to ``ignore_index``
@@ -271,8 +273,9 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
     return _reduce(loss, reduction)
 
 
-def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
-                  reduction: str = "mean") -> Tensor:
+def cross_entropy(
+    input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean"
+) -> Tensor:
     """Softmax cross-entropy from logits: ``nll_loss(log_softmax(input, 1), target)``.
 
     ``target`` holds class indices (N,), or class probabilities of the input's shape.
@@ -283,11 +286,18 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     1000.0
     """
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
-    if (weight is None and input.ndim == 2 and t.dtype.kind in "iu" and t.size
-            and 0 <= t.min() and t.max() < input.shape[1]
-            and not (t == ignore_index).any()):  # the common case: one fused node
-        return ops.softmax_cross_entropy(input, target if isinstance(target, Tensor) else t,
-                                         reduction)
+    if (
+        weight is None
+        and input.ndim == 2
+        and t.dtype.kind in "iu"
+        and t.size
+        and 0 <= t.min()
+        and t.max() < input.shape[1]
+        and not (t == ignore_index).any()
+    ):  # the common case: one fused node
+        return ops.softmax_cross_entropy(
+            input, target if isinstance(target, Tensor) else t, reduction
+        )
     logp = log_softmax(input, dim=1 if input.ndim > 1 else 0)
     if t.dtype.kind == "f":  # probabilities
         target = _target(target, input)

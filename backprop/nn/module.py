@@ -40,8 +40,9 @@ class Parameter(Tensor):
     def __init__(self, data: Any = None, requires_grad: bool = True):
         if data is None:
             data = np.zeros(0, dtype=np.float32)
-        super().__init__(data.data if isinstance(data, Tensor) else data,
-                         requires_grad=requires_grad)
+        super().__init__(
+            data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad
+        )
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -105,8 +106,10 @@ class Module:
             elif name in params or name in mods:
                 if value is not None:
                     kind = "Parameter" if name in params else "Module"
-                    raise TypeError(f"cannot assign {type(value).__name__} as '{name}' "
-                                    f"({kind} or None expected)")
+                    raise TypeError(
+                        f"cannot assign {type(value).__name__} as '{name}' "
+                        f"({kind} or None expected)"
+                    )
                 (params if name in params else mods)[name] = None
             elif name in bufs:
                 bufs[name] = value
@@ -148,8 +151,9 @@ class Module:
                 continue
             seen.add(id(m))
             yield name, m
-            children = [(f"{name}.{k}" if name else k, c) for k, c in m._modules.items()
-                        if c is not None]
+            children = [
+                (f"{name}.{k}" if name else k, c) for k, c in m._modules.items() if c is not None
+            ]
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
@@ -165,8 +169,9 @@ class Module:
         for _, c in self.named_children():
             yield c
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True
-                         ) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """``(name, parameter)`` pairs, each shared parameter once, in registration order."""
         seen: set[int] = set()
         mods = self.named_modules(prefix) if recurse else [(prefix, self)]

@@ -50,8 +50,7 @@ class SoftmaxCrossEntropy(Function):
     """
 
     name = "softmax_cross_entropy"
-    formulas = ("d CE(softmax(A), t)/dA = softmax(A) - onehot(t)  (divided by n for the mean)",
-                "")
+    formulas = ("d CE(softmax(A), t)/dA = softmax(A) - onehot(t)  (divided by n for the mean)", "")
     rows = np.arange(0)  # the row indices, kept by a node that a compiled step replays
 
     def forward(self, logits, target, reduction):

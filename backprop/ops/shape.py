@@ -64,9 +64,7 @@ class Index(Function):
 
 def _is_advanced(index) -> bool:
     items = index if isinstance(index, tuple) else (index,)
-    return any(
-        isinstance(i, (list, np.ndarray)) or backend.is_array(i) for i in items
-    )
+    return any(isinstance(i, (list, np.ndarray)) or backend.is_array(i) for i in items)
 
 
 class Concat(Function):
