@@ -80,6 +80,18 @@ class Function:
     def backward(self, g):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def check_saved(
+        self,
+        where: str,
+        hint: str = "Pass retain_graph=True to that backward() call to use the graph again.",
+    ) -> None:
+        """Raise if a backward pass has already released what this node's rule needs."""
+        if self.saved is _FREED:
+            raise RuntimeError(
+                f"{where}: the buffers saved by op '{self.name}' were freed by an earlier "
+                f"backward(). {hint}"
+            )
+
     def needs_grad(self, i: int) -> bool:
         """Whether input ``i`` is a tensor that wants a gradient (lets a rule skip work)."""
         p = self.parents[i]
@@ -329,12 +341,7 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
         if t._retain:
             _to_leaf(t, g, id(t) in fresh)
         fn = t._ctx
-        if fn.saved is _FREED:
-            raise RuntimeError(
-                f"backward: trying to backward through the graph a second time: the buffers "
-                f"saved by op '{fn.name}' were freed after the first backward. Pass "
-                f"retain_graph=True to the first backward() call if you need to go back again."
-            )
+        fn.check_saved("backward: trying to backward through the graph a second time")
         pgrads = fn.backward(g)
         if not retain_graph and fn.saved is not None:
             fn.saved = _FREED

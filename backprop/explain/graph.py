@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..autograd import _FREED, toposort, unbroadcast
+from ..autograd import toposort, unbroadcast
 from ..tensor import Tensor
 
 
@@ -130,12 +130,10 @@ class Graph:
     def vjp(self, child: Node, g) -> list:
         """The child op's rule: for each input, ``g`` times that edge's local partial."""
         fn = child.op
-        if fn.saved is _FREED:
-            raise RuntimeError(
-                f"explain: op '{fn.name}' of node '{child.name}' has released its saved values "
-                f"(backward() already ran). Explain before calling backward(), or call "
-                f"backward(retain_graph=True)."
-            )
+        fn.check_saved(
+            f"explain: node '{child.name}'",
+            "Explain before calling backward(), or pass retain_graph=True to it.",
+        )
         out = fn.backward(g)
         res = []
         for (_k, p), r in zip(child.inputs, out):
