@@ -57,7 +57,7 @@ def numpy_tape(shape):
     return run
 
 
-def _timed_chain(x, c):
+def _timed_chain(x, c, clear_grad=True):
     """A run of the chain for a PyTorch-like tensor library: the same code for each."""
 
     def run():
@@ -69,7 +69,8 @@ def _timed_chain(x, c):
         y = y.sum()
         t1 = time.perf_counter()
         y.backward()
-        x.grad = None
+        if clear_grad:
+            x.grad = None
         return t1 - t0, time.perf_counter() - t1
 
     return run
@@ -93,20 +94,7 @@ def mygrad_chain(shape):
     import mygrad as mg
 
     xv, cv = _values(shape)
-    x = mg.tensor(xv)
-
-    def run():
-        t0 = time.perf_counter()
-        y = x
-        for _ in range(N_OPS // 2):
-            y = y * cv
-            y = y + cv
-        y = y.sum()
-        t1 = time.perf_counter()
-        y.backward()
-        return t1 - t0, time.perf_counter() - t1
-
-    return run
+    return _timed_chain(mg.tensor(xv), cv, clear_grad=False)  # backward replaces mygrad's grads
 
 
 def autograd_chain(shape):

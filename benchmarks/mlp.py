@@ -82,6 +82,36 @@ def make_numpy(sizes, batch):
     return step
 
 
+def _mlp(nn, weights, as_tensor):
+    """The ReLU MLP in a PyTorch-like ``nn`` namespace (``bp.nn`` or ``torch.nn``), holding
+    ``weights`` (converted by ``as_tensor``) under PyTorch's state_dict keys."""
+    layers = []
+    for i, (w, _) in enumerate(weights):
+        layers.append(nn.Linear(w.shape[1], w.shape[0]))
+        if i < len(weights) - 1:
+            layers.append(nn.ReLU())
+    model = nn.Sequential(*layers)
+    state = {}
+    for i, (w, b) in enumerate(weights):
+        state[f"{2 * i}.weight"], state[f"{2 * i}.bias"] = as_tensor(w), as_tensor(b)
+    model.load_state_dict(state)
+    return model
+
+
+def _sgd_step(opt, loss_of, backward=True):
+    """One step as users write it: zero_grad, loss (and backward), step."""
+
+    def step():
+        opt.zero_grad()
+        loss = loss_of()
+        if backward:
+            loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
 def _bp_model(sizes, batch):
     """The MLP as a user writes it: bp.nn layers, F.cross_entropy, bp.optim.SGD."""
     import backprop as bp
@@ -89,15 +119,7 @@ def _bp_model(sizes, batch):
     from backprop import nn, optim
 
     x, y, weights = data(sizes, batch)
-    layers = []
-    for i, (w, b) in enumerate(weights):
-        lin = nn.Linear(w.shape[1], w.shape[0])
-        lin.weight.data[...] = w
-        lin.bias.data[...] = b
-        layers.append(lin)
-        if i < len(weights) - 1:
-            layers.append(nn.ReLU())
-    model = nn.Sequential(*layers)
+    model = _mlp(nn, weights, np.copy)
     opt = optim.SGD(model.parameters(), lr=LR)
 
     def loss_fn(x, y):
@@ -108,15 +130,7 @@ def _bp_model(sizes, batch):
 
 def make_backprop(sizes, batch):
     loss_fn, opt, x, y = _bp_model(sizes, batch)
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(x, y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
+    return _sgd_step(opt, lambda: loss_fn(x, y))
 
 
 def make_backprop_unfused(sizes, batch):
@@ -153,43 +167,18 @@ def make_backprop_compiled(sizes, batch):
     import backprop as bp
 
     loss_fn, opt, x, y = _bp_model(sizes, batch)
-    compiled = bp.compile(loss_fn)
-
-    def step():
-        opt.zero_grad()
-        loss = compiled(x, y)
-        opt.step()
-        return loss
-
-    return step
+    compiled = bp.compile(loss_fn)  # runs backward itself
+    return _sgd_step(opt, lambda: compiled(x, y), backward=False)
 
 
 def make_torch(sizes, batch):
     import torch
 
     x, y, weights = data(sizes, batch)
-    layers = []
-    for i, (w, b) in enumerate(weights):
-        lin = torch.nn.Linear(w.shape[1], w.shape[0])
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(w))
-            lin.bias.copy_(torch.from_numpy(b))
-        layers.append(lin)
-        if i < len(weights) - 1:
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
+    model = _mlp(torch.nn, weights, lambda a: torch.from_numpy(a.copy()))
     opt = torch.optim.SGD(model.parameters(), lr=LR)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    loss_fn = torch.nn.functional.cross_entropy
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(xt), yt)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
+    return _sgd_step(opt, lambda: torch.nn.functional.cross_entropy(model(xt), yt))
 
 
 def make_sklearn(sizes, batch):

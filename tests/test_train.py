@@ -25,21 +25,22 @@ def _mlp(n_in, n_out, hidden=16, act=nn.Tanh):
     return nn.Sequential(nn.Linear(n_in, hidden), act(), nn.Linear(hidden, n_out))
 
 
+def _fit(model, opt, splits, val=False, **kwargs):
+    """``fit`` a classifier with cross-entropy on a dataset's train split (and its val split)."""
+    val_data = (splits.X_val, splits.y_val) if val else None
+    train = (splits.X_train, splits.y_train)
+    return fit(
+        model, nn.CrossEntropyLoss(), opt, train, val_data=val_data, progress=False, **kwargs
+    )
+
+
 def test_lecture_sgd_one_sample_per_step_loss_falls(iris):
     """003's SGD: for i in shuffle(1..N): W <- W - eta * grad of l(i)."""
     bp.manual_seed(0)
     model = _mlp(4, 3)
     loss_fn = nn.CrossEntropyLoss()
     before = evaluate(model, loss_fn, (iris.X_train, iris.y_train))["loss"]
-    hist = fit(
-        model,
-        loss_fn,
-        optim.SGD(model.parameters(), lr=0.01),
-        (iris.X_train, iris.y_train),
-        epochs=5,
-        batch_size=1,
-        progress=False,
-    )
+    hist = _fit(model, optim.SGD(model.parameters(), lr=0.01), iris, epochs=5, batch_size=1)
     after = evaluate(model, loss_fn, (iris.X_train, iris.y_train))["loss"]
     assert after < 0.5 * before
     assert hist.train_loss[-1] < hist.train_loss[0]
@@ -51,16 +52,7 @@ def test_lecture_minibatch_sgd_loss_falls():
     s = load_dataset("digits", seed=0)
     bp.manual_seed(0)
     model = _mlp(64, 10, hidden=32, act=nn.Sigmoid)
-    hist = fit(
-        model,
-        nn.CrossEntropyLoss(),
-        optim.SGD(model.parameters(), lr=0.5),
-        (s.X_train, s.y_train),
-        val_data=(s.X_val, s.y_val),
-        epochs=5,
-        batch_size=32,
-        progress=False,
-    )
+    hist = _fit(model, optim.SGD(model.parameters(), lr=0.5), s, val=True, epochs=5, batch_size=32)
     assert all(a > b for a, b in zip(hist.train_loss, hist.train_loss[1:]))
     assert hist.val_accuracy[-1] > 0.85
     assert set(hist.grad_norms) == {"0", "2"}
@@ -111,29 +103,13 @@ def test_same_loss_curve_as_torch_float64():
 def test_stopping_rules(iris):
     bp.manual_seed(0)
     model = _mlp(4, 3)
-    hist = fit(
-        model,
-        nn.CrossEntropyLoss(),
-        optim.Adam(model.parameters(), lr=0.05),
-        (iris.X_train, iris.y_train),
-        epochs=200,
-        target_loss=0.3,
-        progress=False,
-    )
+    hist = _fit(model, optim.Adam(model.parameters(), lr=0.05), iris, epochs=200, target_loss=0.3)
     assert hist.stopped.startswith("target loss") and hist.train_loss[-1] <= 0.3
     assert len(hist.epoch) < 200
     bp.manual_seed(0)
     model = _mlp(4, 3)
-    hist = fit(
-        model,
-        nn.CrossEntropyLoss(),
-        optim.Adam(model.parameters(), lr=0.05),
-        (iris.X_train, iris.y_train),
-        val_data=(iris.X_val, iris.y_val),
-        epochs=500,
-        patience=3,
-        progress=False,
-    )
+    adam = optim.Adam(model.parameters(), lr=0.05)
+    hist = _fit(model, adam, iris, val=True, epochs=500, patience=3)
     assert hist.stopped.startswith("early stopping")
     assert hist.epoch[-1] - hist.best_epoch == 3
     assert hist.val_loss[hist.best_epoch - 1] == min(hist.val_loss)
