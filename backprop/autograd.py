@@ -106,7 +106,7 @@ class Function:
         requires = False
         for x in inputs:
             if isinstance(x, Tensor):
-                datas.append(x.data)
+                datas.append(x._data)
                 if x.requires_grad:
                     requires = True
             else:
@@ -119,8 +119,9 @@ class Function:
         if requires and not mode.grad_enabled:
             requires = False
         t = Tensor.__new__(Tensor)
-        t.data = out if type(out) is np.ndarray else _as_array(out)
-        t.grad = None
+        t._data = out if type(out) is np.ndarray else _as_array(out)
+        t._grad = None
+        t._grad_view = None
         t.requires_grad = requires
         t.name = None
         t._retain = False
@@ -132,7 +133,7 @@ class Function:
             t._ctx = None
         if mode.anomaly:
             fn.created_at = _user_stack()
-            _check_finite(fn, cls, datas, t.data, "forward")
+            _check_finite(fn, cls, datas, t._data, "forward")
         return t
 
 
@@ -307,21 +308,21 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
             "requires_grad=True on the inputs you want gradients for"
         )
     if grad is None:
-        if root.data.size != 1:
+        if root._data.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for scalar outputs, but this "
                 f"tensor has shape {tuple(root.shape)}; pass grad= (a tensor of that shape), or "
                 f"reduce it first (e.g. .sum())"
             )
-        g = backend.get_array_module(root.data).ones_like(root.data)
+        g = backend.get_array_module(root._data).ones_like(root._data)
     else:
-        g = grad.data if isinstance(grad, Tensor) else grad
-        xp = backend.get_array_module(root.data)
-        g = xp.asarray(g, dtype=root.data.dtype)
-        if g.shape != root.data.shape:
+        g = grad._data if isinstance(grad, Tensor) else grad
+        xp = backend.get_array_module(root._data)
+        g = xp.asarray(g, dtype=root._data.dtype)
+        if g.shape != root._data.shape:
             raise RuntimeError(
                 f"backward: grad has shape {tuple(g.shape)} but the output has shape "
-                f"{tuple(root.data.shape)}"
+                f"{tuple(root._data.shape)}"
             )
     if root._ctx is None:  # backward on a leaf: its gradient with respect to itself
         _to_leaf(root, g, is_fresh=False)
@@ -362,7 +363,7 @@ def backward_order(root: Tensor) -> list[Tensor]:
 
 def _accumulate(p: Tensor, r, is_fresh: bool, grads: dict, fresh: set) -> bool:
     """Add ``r`` to ``p``'s gradient; True when it is the first to reach non-leaf ``p``."""
-    pd = p.data
+    pd = p._data
     if type(r) is not np.ndarray and not backend.is_array(r):
         # NumPy returns 0-d results as immutable scalars, which `prev += r` would not update
         r = np.asarray(r)
@@ -392,11 +393,11 @@ def _accumulate(p: Tensor, r, is_fresh: bool, grads: dict, fresh: set) -> bool:
 
 
 def _to_leaf(t: Tensor, g, is_fresh: bool) -> None:
-    """Accumulate into ``t.grad`` as PyTorch does: in place once the tensor owns its grad."""
-    if t.grad is None:
-        t.grad = g if is_fresh and g.flags.writeable else g.copy()
+    """Accumulate into ``t._grad`` as PyTorch does: in place once the tensor owns its grad."""
+    if t._grad is None:
+        t._grad = g if is_fresh and g.flags.writeable else g.copy()
     else:
-        t.grad += g
+        t._grad += g
 
 
 from .tensor import Tensor  # noqa: E402  (tensor.py builds on the Function defined above)

@@ -85,7 +85,7 @@ class _Recorder:
 def _signature(args: tuple) -> tuple:
     sig = []
     for a in args:
-        d = a.data if isinstance(a, Tensor) else a
+        d = a._data if isinstance(a, Tensor) else a
         if isinstance(d, np.ndarray):
             sig.append(("array", d.shape, d.dtype.str, isinstance(a, Tensor)))
         else:
@@ -117,7 +117,7 @@ class _Plan:
         for i, a in enumerate(args):
             arg_ids[id(a)] = i
             if isinstance(a, Tensor):
-                arg_ids.setdefault(id(a.data), i)
+                arg_ids.setdefault(id(a._data), i)
         self.n_args = len(args)
         produced: dict[int, int] = {}
         self.leaves: list[tuple[int, Tensor]] = []  # (slot, tensor): read .data every call
@@ -142,7 +142,7 @@ class _Plan:
                     srcs.append(leaf_slots[id(x)])
                     key.append(("leaf", x))
                 else:
-                    value = x.data if isinstance(x, Tensor) else x
+                    value = x._data if isinstance(x, Tensor) else x
                     self.consts.append((slot, value))
                     srcs.append(slot)
                     key.append(("const", value))
@@ -164,7 +164,7 @@ class _Plan:
 
     def _check_no_copied_args(self, args) -> None:
         """A constant equal to an argument is almost surely a copy of it: replay would freeze it."""
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
         for _, value in self.consts:
             if not isinstance(value, np.ndarray) or value.size < 2:
                 continue
@@ -279,7 +279,7 @@ class CompiledStep:
         return loss, extras
 
     def _check_loss(self, loss) -> None:
-        if not isinstance(loss, Tensor) or not loss.requires_grad or loss.data.size != 1:
+        if not isinstance(loss, Tensor) or not loss.requires_grad or loss._data.size != 1:
             raise TypeError(
                 "compile: the function must return a scalar tensor that requires grad (the "
                 "loss); got "
@@ -319,11 +319,11 @@ class CompiledStep:
                 fn.parents = t._ctx.parents  # the recorded inputs: needs_grad reads them
             returned = node.tensor is plan.root or node.out_slot in plan.extra_slots
             if getattr(node.cls, "out", False) is None and not returned:
-                fn.out = np.empty_like(t.data)  # a buffer of its own, reused every call
+                fn.out = np.empty_like(t._data)  # a buffer of its own, reused every call
         # The eager traversal's order, fixed: the tensors of the recording are the keys.
         order = backward_order(plan.root)
         by_tensor = {id(n.tensor): n for n in plan.nodes}
-        self._seed = np.ones_like(plan.root.data)  # d loss / d loss, the same every call
+        self._seed = np.ones_like(plan.root._data)  # d loss / d loss, the same every call
         self._seed.flags.writeable = False  # so that nothing accumulates into it
         self.backward_order = []
         for t in order:
@@ -337,7 +337,7 @@ class CompiledStep:
         # The recording's arrays are no longer needed; keep only their shapes and dtypes.
         for node in plan.nodes:
             t = node.tensor
-            t.data = np.broadcast_to(np.zeros((), t.data.dtype), t.data.shape)
+            t._data = np.broadcast_to(np.zeros((), t._data.dtype), t._data.shape)
             if t._ctx is not None:
                 t._ctx.saved = None
         for node in plan.nodes:
@@ -352,7 +352,7 @@ class CompiledStep:
         for a, s in zip(args, sig):
             if type(a) is not Tensor or s[0] != "array" or not s[3]:
                 return False
-            d = a.data
+            d = a._data
             if type(d) is not np.ndarray or d.shape != s[1] or d.dtype.str != s[2]:
                 return False
         return True
@@ -360,9 +360,9 @@ class CompiledStep:
     def _replay(self, args) -> Tensor:
         plan, env = self.plan, self.env
         for i, a in enumerate(args):
-            env[i] = a.data if isinstance(a, Tensor) else a
+            env[i] = a._data if isinstance(a, Tensor) else a
         for slot, leaf in plan.leaves:
-            env[slot] = leaf.data
+            env[slot] = leaf._data
         resolve = self.has_arg_params
         for node in plan.nodes:
             params = _resolve(node.params, env) if resolve else node.params
@@ -390,7 +390,7 @@ class CompiledStep:
                 if r is None:
                     continue
                 if anomaly:
-                    autograd._check_finite(fn, type(fn), [p.data], r, "backward", "gradient")
+                    autograd._check_finite(fn, type(fn), [p._data], r, "backward", "gradient")
                 _accumulate(p, r, r is not g and getattr(r, "base", None) is None, grads, fresh)
 
 
@@ -407,8 +407,8 @@ def _resolve(params: tuple, env: list) -> tuple:
 
 def _detached(result):
     if isinstance(result, tuple):
-        return tuple(Tensor._wrap(t.data) for t in result)
-    return Tensor._wrap(result.data)
+        return tuple(Tensor._wrap(t._data) for t in result)
+    return Tensor._wrap(result._data)
 
 
 def _describe(sig: tuple | None) -> str:

@@ -46,9 +46,9 @@ def gradcheck(
     xs = []
     for t in originals:
         if isinstance(t, Tensor) and t.requires_grad:
-            x = Tensor(np.array(t.data, dtype=np.float64), requires_grad=True, name=t.name)
+            x = Tensor(np.array(t._data, dtype=np.float64), requires_grad=True, name=t.name)
         elif isinstance(t, Tensor):
-            x = Tensor(np.array(t.data, dtype=np.float64) if t.dtype.kind == "f" else t.data)
+            x = Tensor(np.array(t._data, dtype=np.float64) if t.dtype.kind == "f" else t._data)
         else:
             x = t
         xs.append(x)
@@ -59,29 +59,29 @@ def gradcheck(
     out = fn(*xs)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
-    n_out = out.data.size
-    analytic = {i: np.zeros((n_out, xs[i].data.size)) for i in wrt}
+    n_out = out._data.size
+    analytic = {i: np.zeros((n_out, xs[i]._data.size)) for i in wrt}
     if out.requires_grad:
         for k in range(n_out):
             for i in wrt:
-                xs[i].grad = None
+                xs[i]._grad = None
             onehot = np.zeros(n_out)
             onehot[k] = 1.0
             out.backward(onehot.reshape(out.shape), retain_graph=True)
             for i in wrt:
-                if xs[i].grad is not None:
-                    analytic[i][k] = xs[i].grad.reshape(-1)
+                if xs[i]._grad is not None:
+                    analytic[i][k] = xs[i]._grad.reshape(-1)
 
     rows = []
     with no_grad():
         for i in wrt:
-            flat = xs[i].data.reshape(-1)
+            flat = xs[i]._data.reshape(-1)
             for j in range(flat.size):
                 orig = flat[j]
                 flat[j] = orig + eps
-                plus = np.array(fn(*xs).data, dtype=np.float64).reshape(-1)
+                plus = np.array(fn(*xs)._data, dtype=np.float64).reshape(-1)
                 flat[j] = orig - eps
-                minus = np.array(fn(*xs).data, dtype=np.float64).reshape(-1)
+                minus = np.array(fn(*xs)._data, dtype=np.float64).reshape(-1)
                 flat[j] = orig
                 numeric = (plus - minus) / (2 * eps)
                 a = analytic[i][:, j]

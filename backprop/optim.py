@@ -75,9 +75,9 @@ class Optimizer:
         for g in self.param_groups:
             for p in g["params"]:
                 if set_to_none:
-                    p.grad = None
-                elif p.grad is not None:
-                    p.grad[...] = 0
+                    p._grad = None
+                elif p._grad is not None:
+                    p._grad[...] = 0
 
     def step(self, closure=None):
         """Update every parameter that has a gradient. ``closure`` re-evaluates the loss."""
@@ -89,8 +89,8 @@ class Optimizer:
                 loss = closure()
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
-                    self._update(p, p.grad, group, self.state.setdefault(p, {}))
+                if p._grad is not None:
+                    self._update(p, p._grad, group, self.state.setdefault(p, {}))
         return loss
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict, state: dict) -> None:
@@ -99,8 +99,8 @@ class Optimizer:
     def _tmp(self, p: Tensor) -> np.ndarray:
         """A work array of ``p``'s shape, kept between steps so updates do not allocate."""
         buf = self._scratch.get(id(p))
-        if buf is None or buf.shape != p.data.shape or buf.dtype != p.data.dtype:
-            buf = self._scratch[id(p)] = np.empty_like(p.data)
+        if buf is None or buf.shape != p._data.shape or buf.dtype != p._data.dtype:
+            buf = self._scratch[id(p)] = np.empty_like(p._data)
         return buf
 
     # -- state ----------------------------------------------------------------------------
@@ -137,7 +137,7 @@ class Optimizer:
         for i, s in state_dict["state"].items():
             p = by_index[int(i)]
             self.state[p] = {
-                k: (np.array(v, dtype=p.data.dtype) if isinstance(v, np.ndarray) and v.ndim else v)
+                k: (np.array(v, dtype=p._data.dtype) if isinstance(v, np.ndarray) and v.ndim else v)
                 for k, v in s.items()
             }
 
@@ -186,7 +186,7 @@ class SGD(Optimizer):
 
     def _update(self, p, grad, group, state):
         lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
-        w = p.data
+        w = p._data
         d = grad  # the direction; copied only when it must differ from the gradient
         if group["maximize"] or wd:
             d = self._tmp(p)
@@ -246,7 +246,7 @@ class Adam(Optimizer):
 
     def _update(self, p, grad, group, state):
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        w = p.data
+        w = p._data
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(w)
@@ -331,7 +331,7 @@ class RMSprop(Optimizer):
 
     def _update(self, p, grad, group, state):
         lr, alpha, eps, mu = group["lr"], group["alpha"], group["eps"], group["momentum"]
-        w = p.data
+        w = p._data
         if not state:
             state["step"] = 0
             state["square_avg"] = np.zeros_like(w)

@@ -187,8 +187,8 @@ class OneHotMSELoss(nn.Module):
     error applied to classification)."""
 
     def forward(self, input: Tensor, target) -> Tensor:
-        t = target.data if isinstance(target, Tensor) else np.asarray(target)
-        onehot = np.eye(input.shape[1], dtype=input.data.dtype)[t]
+        t = target._data if isinstance(target, Tensor) else np.asarray(target)
+        onehot = np.eye(input.shape[1], dtype=input._data.dtype)[t]
         return F.mse_loss(input, Tensor._wrap(onehot))
 
 
@@ -411,7 +411,7 @@ def _r2(model, X: np.ndarray, y: np.ndarray) -> float:
     model.eval()
     try:
         with no_grad():
-            out = model(Tensor(X)).data.astype(np.float64)
+            out = model(Tensor(X))._data.astype(np.float64)
     finally:
         model.train(was_training)
     y = np.asarray(y, np.float64)
@@ -585,14 +585,14 @@ def predict_run(run_dir: str | os.PathLike, input_csv: str | os.PathLike) -> str
     from .autograd import no_grad
 
     with no_grad():
-        out = model(Tensor(X)).data
+        out = model(Tensor(X))._data
     buf = io.StringIO()
     w = csv.writer(buf)
     info = meta["dataset"]
     if info.get("target_standardizer"):  # the model answers in standardised units
         out = Standardizer.from_dict(info["target_standardizer"]).inverse_transform(out)
     if info["task"] == "classification":
-        probs = F.softmax(Tensor._wrap(out), dim=1).data
+        probs = F.softmax(Tensor._wrap(out), dim=1)._data
         classes = info.get("class_names") or [str(i) for i in range(out.shape[1])]
         w.writerow(["prediction", "probability", *[f"p_{c}" for c in classes]])
         for p in probs:

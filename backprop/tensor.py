@@ -6,7 +6,7 @@
 >>> loss = (w @ x).sum()
 >>> loss.backward()
 >>> w.grad
-array([[3., 4.]], dtype=float32)
+tensor([[3., 4.]])
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def _to_array(data: Any, dtype) -> Any:
     """
     dt = _resolve_dtype(dtype)
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if backend.is_array(data):
         return data.copy() if dt is None or data.dtype == dt else data.astype(dt)
     if isinstance(data, np.generic):
@@ -78,19 +78,32 @@ def _to_array(data: Any, dtype) -> Any:
 class Tensor:
     """An N-d array (``data``), its gradient (``grad``) and the op that produced it (``_ctx``).
 
-    ``grad`` is an array of the tensor's shape (or None until a backward pass reaches it).
+    ``grad`` is a tensor of the tensor's shape (or None until a backward pass reaches it), and
+    ``data`` the same values cut from the graph; both share memory with the tensor, so
+    ``p.grad.zero_()`` and ``p.data.add_(...)`` work as in PyTorch.
     A tensor made by an op on tensors that require grad requires grad too; ``backward()``
     fills the ``grad`` of the leaves (tensors made by the user) and of tensors that called
     ``retain_grad()``.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_retain", "__weakref__")
+    # ``_data`` is the array and ``_grad`` its gradient array: what the engine, the ops and the
+    # optimizers read. ``data`` and ``grad`` give them to users as tensors, as PyTorch does.
+    __slots__ = (
+        "_data",
+        "_grad",
+        "_grad_view",
+        "requires_grad",
+        "_ctx",
+        "name",
+        "_retain",
+        "__weakref__",
+    )
     __array_priority__ = 1000  # NumPy defers `ndarray * Tensor` to Tensor.__rmul__
-    __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype=None, name: str | None = None):
-        self.data = _to_array(data, dtype)
-        self.grad = None
+        self._data = _to_array(data, dtype)
+        self._grad = None
+        self._grad_view = None
         self._ctx = None
         self.name = name
         self._retain = False
@@ -98,22 +111,61 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
+    # -- data and grad as tensors (PyTorch's contract) ---------------------------------------
+    @property
+    def data(self) -> Tensor:
+        """The values as a tensor cut from the graph, sharing memory (``p.data.add_(...)``)."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value) -> None:
+        arr = value._data if isinstance(value, Tensor) else _to_array(value, None)
+        self._data = arr
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient as a tensor sharing memory with the one backward accumulates into."""
+        g = self._grad
+        if g is None:
+            return None
+        view = self._grad_view  # the same tensor object while the array is the same
+        if view is None or view._data is not g:
+            view = self._grad_view = Tensor._wrap(g)
+        return view
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is None:
+            self._grad = None
+            return
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"assigned grad expected to be a Tensor or None but got {type(value).__name__}"
+            )
+        g = value._data
+        if g.shape != self._data.shape:
+            raise RuntimeError(
+                f"assigned grad has shape {tuple(g.shape)} but the tensor has shape "
+                f"{tuple(self._data.shape)}"
+            )
+        self._grad = g
+
     # -- identity -------------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def device(self) -> str:
-        return backend.device_of(self.data)
+        return backend.device_of(self._data)
 
     @property
     def is_leaf(self) -> bool:
@@ -125,38 +177,41 @@ class Tensor:
         return self._ctx
 
     def size(self, dim: int | None = None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     # -- conversion -----------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array (shares memory on the CPU, as in PyTorch)."""
-        return backend.to_numpy(self.data)
+        return backend.to_numpy(self._data)
 
     def __array__(self, dtype=None, copy=None):
-        a = backend.to_numpy(self.data)
+        a = backend.to_numpy(self._data)
         return a if dtype is None else a.astype(dtype)
 
     def item(self) -> float | int | bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"item: only a tensor with one element can be converted to a Python number, "
                 f"this one has shape {tuple(self.shape)}"
             )
-        return self.data.reshape(()).item()
+        return self._data.reshape(()).item()
 
     def tolist(self):
-        return backend.to_numpy(self.data).tolist()
+        return backend.to_numpy(self._data).tolist()
+
+    def __abs__(self) -> Tensor:
+        return self.abs()
 
     def __float__(self) -> float:
         return float(self.item())
@@ -165,7 +220,7 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
                 f"the truth value of a tensor of shape {tuple(self.shape)} is ambiguous; "
                 f"use .any() or .all()"
@@ -174,11 +229,11 @@ class Tensor:
 
     def __repr__(self) -> str:
         body = np.array2string(
-            backend.to_numpy(self.data), separator=", ", prefix="tensor(", precision=4
+            backend.to_numpy(self._data), separator=", ", prefix="tensor(", precision=4
         )
         extra = []
-        if self.data.dtype != _default_dtype and self.data.dtype.kind in "fc":
-            extra.append(f"dtype={self.data.dtype}")
+        if self._data.dtype != _default_dtype and self._data.dtype.kind in "fc":
+            extra.append(f"dtype={self._data.dtype}")
         if self.name:
             extra.append(f"name={self.name!r}")
         if self._ctx is not None:
@@ -189,10 +244,10 @@ class Tensor:
 
     # -- autograd -------------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(
                 f"requires_grad: only tensors of floating-point dtype can require gradients, "
-                f"this one is {self.data.dtype} (a derivative needs real-valued inputs; "
+                f"this one is {self._data.dtype} (a derivative needs real-valued inputs; "
                 f"convert with .float() or dtype=float32 first)"
             )
         if not requires_grad and self._ctx is not None:
@@ -220,17 +275,18 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same values (shared memory) cut from the graph."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self._data)
 
     def zero_grad(self) -> None:
-        self.grad = None
+        self._grad = None
 
     @classmethod
     def _wrap(cls, data, requires_grad: bool = False) -> Tensor:
         """Make a tensor around an existing array without copying or dtype rules."""
         t = cls.__new__(cls)
-        t.data = data
-        t.grad = None
+        t._data = data
+        t._grad = None
+        t._grad_view = None
         t.requires_grad = requires_grad
         t._ctx = None
         t.name = None
@@ -246,7 +302,7 @@ class Tensor:
 
     def type(self, dtype) -> Tensor:
         dt = _resolve_dtype(dtype)
-        if dt == self.data.dtype:
+        if dt == self._data.dtype:
             return self
         return _ops.Cast.apply((self,), dt)
 
@@ -272,8 +328,8 @@ class Tensor:
                 "setitem: in-place assignment to a tensor that requires grad would corrupt "
                 "its graph; do it under bp.no_grad() or on .data"
             )
-        index = index.data if isinstance(index, Tensor) else index
-        self.data[index] = value.data if isinstance(value, Tensor) else value
+        index = index._data if isinstance(index, Tensor) else index
+        self._data[index] = value._data if isinstance(value, Tensor) else value
 
     # ``w -= lr * w.grad`` under ``no_grad`` updates ``w`` in place, as in PyTorch. Without
     # these, Python would rebind ``w`` to a new tensor that no longer requires grad, and the
@@ -288,8 +344,8 @@ class Tensor:
                     f"weights under bp.no_grad(), or write x = x {symbol} y"
                 )
             return op(self, other)
-        other = other.data if isinstance(other, Tensor) else other
-        ufunc(self.data, other, out=self.data, casting="same_kind")
+        other = other._data if isinstance(other, Tensor) else other
+        ufunc(self._data, other, out=self._data, casting="same_kind")
         return self
 
     def __iadd__(self, other) -> Tensor:
@@ -305,15 +361,15 @@ class Tensor:
         return self._inplace(np.true_divide, _ops.div, other, "/")
 
     def zero_(self) -> Tensor:
-        self.data[...] = 0
+        self._data[...] = 0
         return self
 
     def fill_(self, value) -> Tensor:
-        self.data[...] = value
+        self._data[...] = value
         return self
 
     def copy_(self, src) -> Tensor:
-        self.data[...] = src.data if isinstance(src, Tensor) else src
+        self._data[...] = src._data if isinstance(src, Tensor) else src
         return self
 
 
@@ -365,11 +421,11 @@ def full(size, fill_value, dtype=None, requires_grad: bool = False, name=None) -
 
 
 def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _factory(np.zeros_like(t.data, dtype=_resolve_dtype(dtype)), requires_grad, None)
+    return _factory(np.zeros_like(t._data, dtype=_resolve_dtype(dtype)), requires_grad, None)
 
 
 def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _factory(np.ones_like(t.data, dtype=_resolve_dtype(dtype)), requires_grad, None)
+    return _factory(np.ones_like(t._data, dtype=_resolve_dtype(dtype)), requires_grad, None)
 
 
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:

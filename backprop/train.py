@@ -136,8 +136,8 @@ def _original_units(loss_fn: Callable, st: Standardizer | None) -> Callable:
         return loss_fn
 
     def loss(out: Tensor, y) -> Tensor:
-        y = y.data if isinstance(y, Tensor) else np.asarray(y)
-        return loss_fn(Tensor(st.inverse_transform(out.data)), Tensor(st.inverse_transform(y)))
+        y = y._data if isinstance(y, Tensor) else np.asarray(y)
+        return loss_fn(Tensor(st.inverse_transform(out._data)), Tensor(st.inverse_transform(y)))
 
     return loss
 
@@ -173,7 +173,7 @@ def evaluate(
                 b = len(x)
                 total += float(loss_fn(out, y).item()) * b
                 n += b
-                c = _n_correct(out.data, y.data if isinstance(y, Tensor) else np.asarray(y))
+                c = _n_correct(out._data, y._data if isinstance(y, Tensor) else np.asarray(y))
                 classify = classify and c is not None
                 correct += c or 0
     finally:
@@ -280,7 +280,7 @@ def fit(
                     loss.backward()  # backward: every parameter's .grad
                 for i, (_, params) in enumerate(layers):
                     norms[i] += math.sqrt(
-                        sum(float(np.vdot(p.grad, p.grad)) for p in params if p.grad is not None)
+                        sum(float(np.vdot(p._grad, p._grad)) for p in params if p._grad is not None)
                     )
                 optimizer.step()  # update: w <- w - lr * dL/dw (for SGD)
                 b = len(x)
@@ -291,7 +291,7 @@ def fit(
                         total += reported_loss(out, y).item() * b
                 n += b
                 n_steps += 1
-                c = _n_correct(out.data, y.data)
+                c = _n_correct(out._data, y._data)
                 classify = classify and c is not None
                 correct += c or 0
                 if bar is not None:

@@ -153,10 +153,10 @@ def make_backprop_unfused(sizes, batch):
                 h = h.relu()
         z = h - h.amax(dim=1, keepdim=True)  # log-softmax and NLL from primitives: 8 nodes
         logp = z - z.exp().sum(dim=1, keepdim=True).log()
-        loss = -logp[rows, yt.data].mean()
+        loss = -logp[rows, yt._data].mean()
         loss.backward()
         for p in params:
-            p.data -= LR * p.grad
+            p._data -= LR * p._grad
             p.grad = None
         return loss
 

@@ -54,15 +54,15 @@ def test_loader_batches(n, bs, drop_last, sizes):
         TensorDataset(np.arange(n, dtype=np.float32), np.arange(n)), bs, drop_last=drop_last
     )
     batches = list(loader)
-    assert len(loader) == len(sizes) and [len(x.data) for x, _ in batches] == sizes
+    assert len(loader) == len(sizes) and [len(x._data) for x, _ in batches] == sizes
     for x, y in batches:
         assert isinstance(x, bp.Tensor) and isinstance(y, bp.Tensor)
         assert x.dtype == np.float32 and y.dtype == np.int64 and not x.requires_grad
-        np.testing.assert_array_equal(x.data, y.data)
+        np.testing.assert_array_equal(x._data, y._data)
 
 
 def epoch_orders(loader, epochs=3):
-    return [np.concatenate([y.data for _, y in loader]).tolist() for _ in range(epochs)]
+    return [np.concatenate([y._data for _, y in loader]).tolist() for _ in range(epochs)]
 
 
 def test_shuffle_is_reproducible_and_changes_every_epoch():
@@ -87,7 +87,7 @@ def test_shuffle_without_seed_follows_manual_seed():
 def test_batches_do_not_alias_the_dataset():
     X = np.zeros((6, 2), np.float32)
     for x, _ in DataLoader(TensorDataset(X, np.arange(6)), 3):
-        x.data += 1
+        x._data += 1
     assert (X == 0).all()
 
 
@@ -97,7 +97,7 @@ def test_tensor_dataset_fast_path_never_indexes_samples():
             raise AssertionError("the fast path should index whole arrays")
 
     ((x, y),) = DataLoader(NoSamples(np.ones((4, 3)), np.arange(4)), 4, shuffle=True, seed=0)
-    assert x.shape == (4, 3) and sorted(y.data.tolist()) == [0, 1, 2, 3]
+    assert x.shape == (4, 3) and sorted(y._data.tolist()) == [0, 1, 2, 3]
 
 
 def test_generic_dataset_is_stacked():
@@ -110,7 +110,7 @@ def test_generic_dataset_is_stacked():
 
     batches = list(DataLoader(Squares(), 2))
     assert [x.shape for x, _ in batches] == [(2, 2), (2, 2), (1, 2)]
-    assert batches[1][0].data.tolist() == [[2, 4], [3, 9]] and batches[1][1].data.tolist() == [2, 3]
+    assert batches[1][0].tolist() == [[2, 4], [3, 9]] and batches[1][1].tolist() == [2, 3]
 
     class Single(Squares):
         def __getitem__(self, i):
@@ -123,7 +123,7 @@ def test_generic_dataset_is_stacked():
 @given(n=st.integers(1, 40), bs=st.integers(1, 12), shuffle=st.booleans(), drop=st.booleans())
 def test_loader_visits_each_sample_at_most_once(n, bs, shuffle, drop):
     loader = DataLoader(TensorDataset(np.arange(n)), bs, shuffle=shuffle, drop_last=drop, seed=0)
-    seen = [int(v) for (x,) in loader for v in x.data]
+    seen = [int(v) for (x,) in loader for v in x._data]
     assert len(seen) == len(set(seen)) == (n // bs * bs if drop else n)
     assert len(list(loader)) == len(loader)
 

@@ -27,7 +27,7 @@ def test_linear_matches_torch(dtype, bias):
     y.backward(up)
     ty.backward(torch.tensor(up))
     tol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(y._data, ty.detach().numpy(), rtol=tol, atol=tol)
     assert y.dtype == dtype and x.grad.dtype == dtype
     for a, ta in ((x, tx), (w, tw)) + (((b, tb),) if bias else ()):
         np.testing.assert_allclose(a.grad, ta.grad.numpy(), rtol=tol, atol=tol)
@@ -39,7 +39,7 @@ def test_linear_3d_input_and_no_grad_input():
     w, tw = _pair(rng.standard_normal((4, 3)))
     y = ops.linear(x, w)
     y.sum().backward()
-    ty = torch.nn.functional.linear(torch.tensor(x.data), tw)
+    ty = torch.nn.functional.linear(torch.tensor(x._data), tw)
     ty.sum().backward()
     np.testing.assert_allclose(w.grad, tw.grad.numpy(), rtol=1e-12)
     assert x.grad is None
@@ -55,7 +55,7 @@ def test_softmax_cross_entropy_matches_torch(reduction):
     up = rng.standard_normal(loss.shape)
     loss.backward(up if reduction == "none" else None)
     tl.backward(torch.tensor(up) if reduction == "none" else None)
-    np.testing.assert_allclose(loss.data, tl.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(loss._data, tl.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(z.grad, tz.grad.numpy(), rtol=1e-10, atol=1e-14)
 
 
@@ -83,8 +83,8 @@ def test_relu_forward_and_rule_unchanged_at_the_kink():
     x = bp.tensor([[-1.0, 0.0, 2.0], [3.0, -0.0, -4.0]], requires_grad=True)
     y = x.relu()
     y.sum().backward()
-    tx = torch.tensor(x.data, requires_grad=True)
+    tx = torch.tensor(x._data, requires_grad=True)
     ty = torch.relu(tx)
     ty.sum().backward()
-    np.testing.assert_array_equal(y.data, ty.detach().numpy())
+    np.testing.assert_array_equal(y._data, ty.detach().numpy())
     np.testing.assert_array_equal(x.grad, tx.grad.numpy())

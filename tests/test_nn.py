@@ -21,7 +21,7 @@ def both(arr, requires_grad=True):
 
 
 def close(a, b, rtol=RTOL, atol=ATOL):
-    a = a.data if isinstance(a, bp.Tensor) else a
+    a = a._data if isinstance(a, bp.Tensor) else a
     b = b.detach().numpy() if isinstance(b, torch.Tensor) else b
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol)
 
@@ -54,7 +54,7 @@ def test_activation_matches_torch(ours, theirs):
     x, tx = both(X)
     y, ty = ours(x), theirs(tx)
     close(y, ty)
-    upstream = np.linspace(-1, 2, y.data.size).reshape(y.shape)
+    upstream = np.linspace(-1, 2, y._data.size).reshape(y.shape)
     y.backward(upstream)
     ty.backward(torch.tensor(upstream))
     close(x.grad, tx.grad)
@@ -114,8 +114,8 @@ def test_linear_default_init_bounds_and_seed():
     a = nn.Linear(100, 50)
     bp.manual_seed(3)
     b = nn.Linear(100, 50)
-    np.testing.assert_array_equal(a.weight.data, b.weight.data)
-    assert np.abs(a.weight.data).max() <= 0.1
+    np.testing.assert_array_equal(a.weight._data, b.weight._data)
+    assert np.abs(a.weight._data).max() <= 0.1
     assert a.weight.dtype == np.float32
 
 
@@ -155,11 +155,11 @@ def test_dropout_train_and_eval():
     d = nn.Dropout(0.25)
     x = bp.ones(1000, requires_grad=True)
     y = d(x)
-    kept = y.data != 0
+    kept = y._data != 0
     assert 0.65 < kept.mean() < 0.85
-    np.testing.assert_allclose(y.data[kept], 1 / 0.75, rtol=1e-6)
+    np.testing.assert_allclose(y._data[kept], 1 / 0.75, rtol=1e-6)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad, y.data)
+    np.testing.assert_allclose(x.grad, y._data)
     d.eval()
     assert d(x) is x
 
@@ -262,19 +262,19 @@ def test_init_distributions():
     w = bp.zeros(400, 300, dtype=bp.float64)
     nn.init.xavier_uniform_(w)
     a = (6 / 700) ** 0.5
-    assert np.abs(w.data).max() <= a and np.abs(w.data).max() > 0.95 * a
+    assert np.abs(w._data).max() <= a and np.abs(w._data).max() > 0.95 * a
     nn.init.kaiming_normal_(w, nonlinearity="relu")
-    assert w.data.std() == pytest.approx((2 / 300) ** 0.5, rel=0.02)
+    assert w._data.std() == pytest.approx((2 / 300) ** 0.5, rel=0.02)
     nn.init.xavier_normal_(w, gain=nn.init.calculate_gain("tanh"))
-    assert w.data.std() == pytest.approx(5 / 3 * (2 / 700) ** 0.5, rel=0.02)
+    assert w._data.std() == pytest.approx(5 / 3 * (2 / 700) ** 0.5, rel=0.02)
     nn.init.kaiming_uniform_(w, mode="fan_out")
-    assert np.abs(w.data).max() <= (6 / 400) ** 0.5  # gain sqrt(2) for a = 0
+    assert np.abs(w._data).max() <= (6 / 400) ** 0.5  # gain sqrt(2) for a = 0
     nn.init.small_random_(w)
-    assert w.data.std() == pytest.approx(0.01, rel=0.02)
+    assert w._data.std() == pytest.approx(0.01, rel=0.02)
     nn.init.constant_(w, 0.5)
-    assert (w.data == 0.5).all()
+    assert (w._data == 0.5).all()
     nn.init.zeros_(w)
-    assert (w.data == 0).all()
+    assert (w._data == 0).all()
     for gain in ("linear", "sigmoid", "tanh", "relu", "leaky_relu"):
         assert nn.init.calculate_gain(gain) == pytest.approx(torch.nn.init.calculate_gain(gain))
 

@@ -210,7 +210,7 @@ def test_matches_torch(case: Case, rng: np.random.Generator) -> None:
     out.backward(upstream)
     expected.backward(torch.from_numpy(upstream))
     for i, (x, t) in enumerate(zip(xs, ts)):
-        assert isinstance(x.grad, np.ndarray), f"input {i}: grad is {type(x.grad)}"
+        assert isinstance(x.grad, bp.Tensor), f"input {i}: grad is {type(x.grad)}"
         assert x.grad.shape == x.shape, f"input {i}: grad shape {x.grad.shape} != {x.shape}"
         np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-9, atol=1e-12)
 

@@ -53,10 +53,10 @@ def test_trajectory_matches_torch(name, kwargs):
 
 def test_plain_sgd_is_the_lecture_update():
     w = nn.Parameter(bp.tensor([1.0, -2.0], dtype=bp.float64))
-    before = w.data.copy()
+    before = w._data.copy()
     (w * w * w).sum().backward()  # dL/dw = 3 w^2
     optim.SGD([w], lr=0.01).step()
-    np.testing.assert_array_equal(w.data, before - 0.01 * (3 * before**2))
+    np.testing.assert_array_equal(w._data, before - 0.01 * (3 * before**2))
 
 
 def test_param_groups_state_dict_and_reload():
@@ -92,7 +92,7 @@ def test_zero_grad_sets_none_by_default():
     opt.zero_grad()
     assert w.grad is None
     opt.step()  # no gradient: nothing moves
-    assert (w.data == 1).all()
+    assert (w._data == 1).all()
 
 
 def test_bad_arguments():

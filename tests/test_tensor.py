@@ -41,10 +41,10 @@ def test_tensor_copies_its_input_as_torch_tensor_does() -> None:
     a = np.zeros(3)
     t = bp.tensor(a, requires_grad=True)
     with bp.no_grad():
-        t.data -= 1.0  # what an optimizer step does
+        t._data -= 1.0  # what an optimizer step does
     assert a.tolist() == [0.0, 0.0, 0.0]
     u = bp.tensor(t)
-    assert not np.shares_memory(u.data, t.data)
+    assert not np.shares_memory(u._data, t._data)
 
 
 def test_accessors() -> None:
@@ -75,7 +75,7 @@ def test_detach_shares_values_and_leaves_the_graph() -> None:
     y = x * 2
     d = y.detach()
     assert not d.requires_grad and d.is_leaf
-    assert np.shares_memory(d.data, y.data)
+    assert np.shares_memory(d._data, y._data)
     assert y.grad_fn is not None and x.grad_fn is None
 
 

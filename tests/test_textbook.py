@@ -30,7 +30,7 @@ def _engine(W, x, y, hidden, output, loss):
         p = o.sigmoid()
         L = -(yt * p.log() + (1.0 - yt) * (1.0 - p).log()).sum()
     L.backward()
-    return float(L.data), [w.grad for w in Ws]
+    return float(L._data), [w.grad for w in Ws]
 
 
 @pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "identity"])

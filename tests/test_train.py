@@ -320,7 +320,7 @@ def test_regression_losses_and_predictions_in_original_units(tmp_path):
 
     # by hand: the model answers in standard deviations of the training targets
     with no_grad():
-        manual = model(bp.Tensor(raw.X_test)).data * std + mean  # (n, 1), original units
+        manual = model(bp.Tensor(raw.X_test))._data * std + mean  # (n, 1), original units
     assert abs(r.metrics["test_loss"] - np.mean((manual - raw.y_test) ** 2)) < 1e-3 * 3000
     ss_res = ((raw.y_test - manual) ** 2).sum()
     ss_tot = ((raw.y_test - raw.y_test.mean()) ** 2).sum()

@@ -1,7 +1,7 @@
 """Dataset, TensorDataset and DataLoader, as in PyTorch: samples, and the batches of them.
 
 >>> loader = DataLoader(TensorDataset(np.zeros((5, 2)), np.arange(5)), batch_size=2)
->>> [tuple(y.data.tolist()) for _, y in loader]
+>>> [tuple(y._data.tolist()) for _, y in loader]
 [(0, 1), (2, 3), (4,)]
 """
 

@@ -83,9 +83,9 @@ def finish(
     disagree = [
         p.name
         for p in params
-        if not np.allclose(t.gradients[p.name], p.grad, rtol=1e-12, atol=1e-15)
+        if not np.allclose(t.gradients[p.name], p._grad, rtol=1e-12, atol=1e-15)
     ]
-    update = {f"{p.name}_new": _num(p.data - lr * t.gradients[p.name]) for p in params}
+    update = {f"{p.name}_new": _num(p._data - lr * t.gradients[p.name]) for p in params}
     return dict(
         forward=forward,
         trace=t,
@@ -342,7 +342,7 @@ def vanishing_003(out_dir=None, depth: int = 12, width: int = 16) -> dict:
         for W in Ws:
             h = getattr(W @ h, act)()
         (h.sum() / h.shape[1]).backward()
-        norms[act] = [float(np.linalg.norm(W.grad)) for W in Ws]
+        norms[act] = [float(np.linalg.norm(W._grad)) for W in Ws]
     picture = None
     if out_dir is not None:
         from matplotlib.figure import Figure

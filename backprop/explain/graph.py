@@ -40,7 +40,7 @@ class Node:
 
     @property
     def value(self) -> np.ndarray:
-        return np.asarray(self.tensor.data)
+        return np.asarray(self.tensor._data)
 
     @property
     def shape(self) -> tuple:
@@ -61,7 +61,7 @@ class Node:
 
 def _fmt_const(c) -> str:
     if isinstance(c, Tensor):
-        c = c.data
+        c = c._data
     a = np.asarray(c)
     return f"{a.item():g}" if a.size == 1 else f"const{tuple(a.shape)}"
 

@@ -257,7 +257,7 @@ def explain(
     (2, 5.0)
     """
     G = Graph(output)
-    if output.data.size != 1:
+    if output._data.size != 1:
         raise ValueError(f"explain needs a scalar output; this one has shape {output.shape}")
     target = G.node(wrt)
     if not target.tensor.requires_grad:

@@ -164,7 +164,7 @@ def trace(output: Tensor, detail: str = "auto") -> Trace:
     True
     """
     G = Graph(output)
-    if output.data.size != 1:
+    if output._data.size != 1:
         raise ValueError(f"trace needs a scalar output; this one has shape {output.shape}")
     view = G.resolve_detail(detail)
     kept = [n for n in G.nodes if G.keep(n, view) and n.tensor.requires_grad]

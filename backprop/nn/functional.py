@@ -28,7 +28,7 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 def _const(x: Tensor, value) -> Tensor:
     """A constant in ``x``'s dtype: keeps float64 networks in float64 and float32 in float32."""
-    return Tensor._wrap(np.asarray(value, dtype=x.data.dtype))
+    return Tensor._wrap(np.asarray(value, dtype=x._data.dtype))
 
 
 # ---------------------------------------------------------------------------- layers
@@ -110,7 +110,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     soft = ops.maximum(z, _const(z, 0.0)) + ops.log(1.0 + ops.exp(-ops.abs(z)))
     if beta != 1.0:
         soft = soft * (1.0 / beta)
-    return ops.where(z.data > threshold, input, soft)
+    return ops.where(z._data > threshold, input, soft)
 
 
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -120,25 +120,25 @@ def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
     branch, where a 0 * inf in the backward pass would make NaN.
     """
     neg = alpha * (ops.exp(ops.clip(input, max=0.0)) - 1.0)
-    return ops.where(input.data > 0, input, neg)
+    return ops.where(input._data > 0, input, neg)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """``x`` for ``x > 0``, else ``negative_slope * x``."""
-    return ops.where(input.data > 0, input, input * negative_slope)
+    return ops.where(input._data > 0, input, input * negative_slope)
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """Leaky ReLU whose slope ``weight`` is learned: one value, or one per channel (dim 1)."""
-    if weight.data.size > 1 and input.ndim >= 2:
+    if weight._data.size > 1 and input.ndim >= 2:
         weight = ops.reshape(weight, (-1,) + (1,) * (input.ndim - 2))  # (C, 1, ...)
-    return ops.where(input.data > 0, input, input * weight)
+    return ops.where(input._data > 0, input, input * weight)
 
 
 def _shift(input: Tensor, dim: int) -> Tensor:
     # Subtracting the max leaves softmax unchanged and keeps exp from overflowing. The max
     # is a constant here: its gradient would cancel exactly anyway.
-    return input - Tensor._wrap(np.max(input.data, axis=dim, keepdims=True))
+    return input - Tensor._wrap(np.max(input._data, axis=dim, keepdims=True))
 
 
 def softmax(input: Tensor, dim: int = -1) -> Tensor:
@@ -175,7 +175,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 def _target(target, like: Tensor) -> Tensor:
     if isinstance(target, Tensor):
         return target
-    return Tensor._wrap(np.asarray(target, dtype=like.data.dtype))
+    return Tensor._wrap(np.asarray(target, dtype=like._data.dtype))
 
 
 def _check_same_shape(name: str, input: Tensor, target: Tensor) -> None:
@@ -245,7 +245,7 @@ def nll_loss(
     indices ``target`` of shape (N,). With ``weight`` (one per class) the mean is weighted,
     ``sum_n w_{y_n} l_n / sum_n w_{y_n}``, as PyTorch does; targets equal to ``ignore_index``
     add nothing."""
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    t = np.asarray(target._data if isinstance(target, Tensor) else target)
     if input.ndim == 1:  # one unbatched sample
         input, t = ops.unsqueeze(input, 0), t.reshape(1)
     if input.ndim != 2 or t.shape != input.shape[:1]:
@@ -264,9 +264,9 @@ def nll_loss(
     picked = input[np.arange(n), safe]  # (N,)
     if weight is None and valid.all():
         return _reduce(-picked, reduction)
-    w = valid.astype(input.data.dtype)
+    w = valid.astype(input._data.dtype)
     if weight is not None:
-        w = w * np.asarray(weight.data if isinstance(weight, Tensor) else weight)[safe]
+        w = w * np.asarray(weight._data if isinstance(weight, Tensor) else weight)[safe]
     loss = -picked * _const(input, w)
     if reduction == "mean":
         return ops.sum(loss) / _const(input, w.sum())
@@ -285,7 +285,7 @@ def cross_entropy(
     >>> round(F.cross_entropy(bp.tensor([[1000.0, 0.0]]), bp.tensor([1])).item(), 3)
     1000.0
     """
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if (
         weight is None
         and input.ndim == 2

@@ -22,7 +22,7 @@ from ..tensor import Tensor
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
-    tensor.data[...] = values  # keeps the tensor's dtype and identity (it may be a Parameter)
+    tensor._data[...] = values  # keeps the tensor's dtype and identity (it may be a Parameter)
     return tensor
 
 

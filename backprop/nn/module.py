@@ -41,7 +41,7 @@ class Parameter(Tensor):
         if data is None:
             data = np.zeros(0, dtype=np.float32)
         super().__init__(
-            data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad
+            data._data if isinstance(data, Tensor) else data, requires_grad=requires_grad
         )
 
     def __repr__(self) -> str:
@@ -213,7 +213,7 @@ class Module:
             for registry in (m._parameters, m._buffers):
                 for k, t in registry.items():
                     if t is not None:
-                        out[f"{mname}.{k}" if mname else k] = t.data
+                        out[f"{mname}.{k}" if mname else k] = t._data
         return out
 
     def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
@@ -238,13 +238,13 @@ class Module:
             if k not in state_dict:
                 continue
             value = state_dict[k]
-            arr = to_numpy(value.data if isinstance(value, Tensor) else np.asarray(value))
-            if arr.shape != t.data.shape:
+            arr = to_numpy(value._data if isinstance(value, Tensor) else np.asarray(value))
+            if arr.shape != t._data.shape:
                 raise ValueError(
                     f"load_state_dict: '{k}' has shape {tuple(arr.shape)} in the state dict "
-                    f"but {tuple(t.data.shape)} in the model"
+                    f"but {tuple(t._data.shape)} in the model"
                 )
-            t.data[...] = arr
+            t._data[...] = arr
         return IncompatibleKeys(missing, unexpected)
 
     # -- modes, gradients, dtype ----------------------------------------------------------
@@ -260,9 +260,9 @@ class Module:
         """Clear the gradients (set them to None, as PyTorch does by default)."""
         for p in self.parameters():
             if set_to_none:
-                p.grad = None
-            elif p.grad is not None:
-                p.grad[...] = 0
+                p._grad = None
+            elif p._grad is not None:
+                p._grad[...] = 0
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
@@ -275,9 +275,9 @@ class Module:
         for _, m in self.named_modules():
             for registry in (m._parameters, m._buffers):
                 for t in registry.values():
-                    if t is not None and t.data.dtype.kind == "f" and t.data.dtype != dt:
-                        t.data = t.data.astype(dt)
-                        t.grad = None
+                    if t is not None and t._data.dtype.kind == "f" and t._data.dtype != dt:
+                        t._data = t._data.astype(dt)
+                        t._grad = None
         return self
 
     def double(self) -> Module:

@@ -157,7 +157,7 @@ def minimum(a, b) -> Tensor:
 
 def where(condition, a, b) -> Tensor:
     """``a`` where ``condition`` holds, else ``b`` (the condition carries no gradient)."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     return Where.apply((a, b), cond)
 
 
@@ -173,7 +173,7 @@ clamp = clip
 def _reduce_args(a: Tensor, dim, keepdim, axis, keepdims):
     if axis is not None:
         dim = axis
-    return _dims(dim, a.data.ndim), bool(keepdim or keepdims)
+    return _dims(dim, a._data.ndim), bool(keepdim or keepdims)
 
 
 def sum(a, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:  # noqa: A001
@@ -198,9 +198,9 @@ def _minmax(a, dim, keepdim, axis, keepdims, whole, along, argfn):
     keep = bool(keepdim or keepdims)
     if dim is None:
         return whole.apply((a,), None, keep)
-    d = dim % a.data.ndim
+    d = dim % a._data.ndim
     values = along.apply((a,), d, keep)
-    idx = argfn(a.data, axis=d)
+    idx = argfn(a._data, axis=d)
     return MinMax(values, Tensor._wrap(np.expand_dims(idx, d) if keep else idx))
 
 
@@ -215,12 +215,12 @@ def min(a, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
 
 def amax(a, dim=None, keepdim=False) -> Tensor:
     a = _t(a)
-    return Amax.apply((a,), _dims(dim, a.data.ndim), keepdim)
+    return Amax.apply((a,), _dims(dim, a._data.ndim), keepdim)
 
 
 def amin(a, dim=None, keepdim=False) -> Tensor:
     a = _t(a)
-    return Amin.apply((a,), _dims(dim, a.data.ndim), keepdim)
+    return Amin.apply((a,), _dims(dim, a._data.ndim), keepdim)
 
 
 def reshape(a, *shape) -> Tensor:
@@ -233,20 +233,20 @@ def permute(a, *dims) -> Tensor:
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     a = _t(a)
-    if sorted(d % a.data.ndim for d in dims) != list(range(a.data.ndim)):
+    if sorted(d % a._data.ndim for d in dims) != list(range(a._data.ndim)):
         raise ValueError(f"permute: {dims} is not a permutation of the dims of {a.shape}")
-    return Permute.apply((a,), tuple(d % a.data.ndim for d in dims))
+    return Permute.apply((a,), tuple(d % a._data.ndim for d in dims))
 
 
 def transpose(a, dim0: int = -2, dim1: int = -1) -> Tensor:
     a = _t(a)
-    axes = list(range(a.data.ndim))
+    axes = list(range(a._data.ndim))
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
     return Permute.apply((a,), tuple(axes))
 
 
 def _T(a: Tensor) -> Tensor:
-    return Permute.apply((a,), tuple(reversed(range(a.data.ndim))))
+    return Permute.apply((a,), tuple(reversed(range(a._data.ndim))))
 
 
 def expand(a, *shape) -> Tensor:
@@ -254,8 +254,8 @@ def expand(a, *shape) -> Tensor:
         shape = tuple(shape[0])
     a = _t(a)
     # PyTorch's -1 keeps a dimension's size
-    lead = len(shape) - a.data.ndim
-    shape = tuple(a.data.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
+    lead = len(shape) - a._data.ndim
+    shape = tuple(a._data.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
     return Expand.apply((a,), shape)
 
 
@@ -265,7 +265,7 @@ def broadcast_to(a, shape) -> Tensor:
 
 def flatten(a, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     a = _t(a)
-    shape = a.data.shape
+    shape = a._data.shape
     if not shape:
         return reshape(a, (1,))
     s, e = start_dim % len(shape), end_dim % len(shape)
@@ -274,7 +274,7 @@ def flatten(a, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def squeeze(a, dim=None) -> Tensor:
     a = _t(a)
-    shape = a.data.shape
+    shape = a._data.shape
     if dim is None:
         new = tuple(n for n in shape if n != 1)
     else:
@@ -285,16 +285,16 @@ def squeeze(a, dim=None) -> Tensor:
 
 def unsqueeze(a, dim: int) -> Tensor:
     a = _t(a)
-    shape = a.data.shape
+    shape = a._data.shape
     d = dim % (len(shape) + 1)
     return reshape(a, shape[:d] + (1,) + shape[d:])
 
 
 def getitem(a, index) -> Tensor:
     if isinstance(index, Tensor):
-        index = index.data
+        index = index._data
     elif isinstance(index, tuple):
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
     elif isinstance(index, list):
         index = np.asarray(index)
     return Index.apply((a,), index)
@@ -326,8 +326,8 @@ def var(a, dim=None, keepdim=False, *, correction: int = 1) -> Tensor:
     """Variance over ``dim`` with Bessel's ``correction`` (1 by default, as in PyTorch);
     composed of primitives, so it needs no rule of its own."""
     a = _t(a)
-    dims = _dims(dim, a.data.ndim)
-    n = a.data.size if dims is None else int(np.prod([a.data.shape[d] for d in dims]))
+    dims = _dims(dim, a._data.ndim)
+    n = a._data.size if dims is None else int(np.prod([a._data.shape[d] for d in dims]))
     centred = a - mean(a, dims, keepdim=True)
     return sum(centred * centred, dims, keepdim) / builtins.max(n - correction, 1)
 
@@ -348,7 +348,7 @@ def _no_grad_result(fn):
     """Ops with no derivative (argmax, comparisons, any/all): a plain tensor, no node."""
 
     def op(a, *args, **kwargs):
-        return Tensor._wrap(np.asarray(fn(a.data, *args, **kwargs)))
+        return Tensor._wrap(np.asarray(fn(a._data, *args, **kwargs)))
 
     return op
 
@@ -396,7 +396,7 @@ def _rmatmul(a, b):
 
 def _compare(fn):
     def op(a, b):
-        return Tensor._wrap(fn(a.data, b.data if isinstance(b, Tensor) else b))
+        return Tensor._wrap(fn(a._data, b._data if isinstance(b, Tensor) else b))
 
     return op
 
