@@ -73,10 +73,26 @@ def test_vanishing_sigmoid_shrinks_more_than_relu(tmp_path):
         assert f.read(4) == b"\x89PNG"
 
 
-def _cli(*args):
+def _cli(*args, cwd=None):
     return subprocess.run(
-        [sys.executable, "-m", "backprop.cli", *args], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "backprop.cli", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
     ).stdout
+
+
+def test_cli_example_writes_no_file_unless_asked(tmp_path, monkeypatch):
+    import os
+    from pathlib import Path
+
+    root = str(Path(examples.__file__).resolve().parents[2])  # the checkout under test
+    old = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (root, old) if p))
+    _cli("example", "linear-000", "--json", cwd=tmp_path)
+    _cli("example", "linear-000", cwd=tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_list_and_example(tmp_path):

@@ -109,11 +109,32 @@ def test_explain_groups_paths_when_too_many():
     assert "too many to list" in str(e)
 
 
-def test_explain_after_backward_says_what_to_do():
+def test_explain_trace_draw_work_after_backward(tmp_path):
+    """backward frees the saved buffers; the explainer recomputes them from the inputs."""
+    bp.manual_seed(0)
+    model = bp.nn.Sequential(bp.nn.Linear(4, 3), bp.nn.Tanh(), bp.nn.Linear(3, 2)).double()
+    x = bp.randn(5, 4, dtype=f64, name="x")
+    w = bp.tensor([0.5, -2.0, 3.0], requires_grad=True, dtype=f64, name="w")
+    out = model(x)
+    loss = bp.nn.functional.cross_entropy(out, bp.tensor([0, 1, 1, 0, 1]))
+    loss = loss + ((w**3).clip(-1, 2).amax() + (w * w).sum() / w.sigmoid().sum())
+    loss.name = "L"
+    before = [bp.explain(loss, p).total for p in (model[0].weight, w)]
+    loss.backward()
+    after = [bp.explain(loss, p).total for p in (model[0].weight, w)]
+    for b, a, p in zip(before, after, (model[0].weight, w)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+        np.testing.assert_allclose(a, p.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(bp.trace(loss).gradients["w"], w.grad.numpy(), rtol=1e-12)
+    assert bp.draw(loss, tmp_path / "g.png").endswith("g.png")
+
+
+def test_explain_after_an_optimizer_step_refuses_to_mix_two_states():
     w = bp.tensor(1.0, requires_grad=True, dtype=f64, name="w")
     y = w.tanh()
     y.backward()
-    with pytest.raises(RuntimeError, match="retain_graph"):
+    bp.optim.SGD([w], lr=0.5).step()
+    with pytest.raises(RuntimeError, match="changed in place"):
         bp.explain(y, w)
 
 

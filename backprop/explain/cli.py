@@ -23,7 +23,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", help="the example's name (see --list)")
     p.add_argument("--list", action="store_true", help="list the examples and their lectures")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--out", default="runs/examples", help="folder for the graph pictures")
+    p.add_argument("--out", default=None, help="write the graph pictures (PNG) into this folder")
     p.set_defaults(func=main)
     return p
 

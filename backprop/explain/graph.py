@@ -18,13 +18,59 @@ construction. Two views of the same graph:
 
 from __future__ import annotations
 
+import copy
+import inspect
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..autograd import toposort, unbroadcast
+from ..autograd import _FREED, toposort, unbroadcast
 from ..tensor import Tensor
+
+
+def revive(fn, recorded, where: str):
+    """A node whose rule can run: ``fn`` itself, or, when ``backward()`` has freed the buffers
+    it saved, a fresh copy whose forward is re-run on its inputs' values (the parents' arrays
+    are still there; only what the rule saved is gone). The engine is not touched: it frees
+    buffers as before, and only the explainer pays for recomputing them.
+
+    The op's non-array arguments (an exponent, dims, a target) are read back from the
+    attributes its forward stored under the same names. If the inputs changed since the
+    forward pass (an optimizer step updated a weight in place), the recomputed output differs
+    from ``recorded``, the output kept in the graph, and an explanation would mix two states:
+    that is refused.
+    """
+    if fn.saved is not _FREED:
+        return fn
+    hint = "Explain before any optimizer step, or keep a copy of the inputs."
+    fresh = copy.copy(fn)
+    datas = [p._data if isinstance(p, Tensor) else p for p in fn.parents]
+    try:
+        params = inspect.signature(type(fn).forward).parameters
+        names = [
+            n
+            for n, q in params.items()
+            if n != "self" and q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD)
+        ]
+        extra = [getattr(fn, n) for n in names[len(datas) :]]
+        fresh.saved = None
+        out = fresh.forward(*datas, *extra)
+    except Exception as e:  # an op whose forward cannot be replayed from its attributes
+        raise RuntimeError(
+            f"{where}: the buffers saved by op '{fn.name}' were freed by backward() and could "
+            f"not be recomputed ({type(e).__name__}: {e}). Explain before calling backward(), "
+            f"or pass retain_graph=True to it."
+        ) from None
+    out = np.asarray(out)
+    if out.shape != np.shape(recorded) or not np.allclose(
+        out, recorded, rtol=1e-6, atol=1e-12, equal_nan=True
+    ):
+        raise RuntimeError(
+            f"{where}: op '{fn.name}' no longer gives the output recorded in the forward pass: "
+            f"its inputs were changed in place after backward() (an optimizer step?). {hint}"
+        )
+    return fresh
 
 
 @dataclass(eq=False)
@@ -96,6 +142,7 @@ class Graph:
                 ]
         self.output = self._by_id[id(output)]
         self.pinned: set[int] = set()  # nodes kept in the named view although unnamed
+        self._revived: dict[int, object] = {}  # node index -> a node whose rule can run
 
     def node(self, t) -> Node:
         """The node of a tensor, or of a name."""
@@ -129,11 +176,10 @@ class Graph:
     # -- the engine's rules ---------------------------------------------------------------
     def vjp(self, child: Node, g) -> list:
         """The child op's rule: for each input, ``g`` times that edge's local partial."""
-        fn = child.op
-        fn.check_saved(
-            f"explain: node '{child.name}'",
-            "Explain before calling backward(), or pass retain_graph=True to it.",
-        )
+        fn = self._revived.get(child.index)
+        if fn is None:
+            fn = revive(child.op, child.tensor._data, f"explain: node '{child.name}'")
+            self._revived[child.index] = fn
         out = fn.backward(g)
         res = []
         for (_k, p), r in zip(child.inputs, out):

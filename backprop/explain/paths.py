@@ -247,7 +247,8 @@ def explain(
     ``detail``: ``"named"`` shows only named tensors (unnamed ops between them are folded into
     one edge), ``"ops"`` every op, ``"auto"`` the named view if any intermediate is named.
     Beyond ``max_paths`` paths, the paths are counted and grouped at the shared nodes instead.
-    Call it before ``backward()`` (or after ``backward(retain_graph=True)``).
+    It works before or after ``backward()`` (what backward freed is recomputed from the
+    inputs), but not after an optimizer step changed the weights in place.
 
     >>> import backprop as bp
     >>> w = bp.tensor(2.0, requires_grad=True, name="w", dtype=bp.float64)

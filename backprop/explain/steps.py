@@ -151,7 +151,7 @@ def trace(output: Tensor, detail: str = "auto") -> Trace:
     """Replay the backward pass from scalar ``output`` step by step (no ``.grad`` is touched).
 
     ``detail`` as in ``explain``: ``"named"`` visits only named tensors, ``"ops"`` every op.
-    Call it before ``backward()`` (or after ``backward(retain_graph=True)``).
+    It works before or after ``backward()``, as ``explain`` does.
 
     >>> import backprop as bp
     >>> a = bp.tensor(3.0, requires_grad=True, name="a", dtype=bp.float64)
