@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..tensor import Tensor
+from . import fmt
 from .graph import Graph
 from .paths import explain
 
@@ -79,7 +80,7 @@ def summary(output: Tensor, detail: str = "auto", max_paths: int = 64) -> Summar
     edges = []
     for c in kept:
         if not c.is_leaf:
-            edges += [f"d{c.name}/d{p.name}" for p in G.view_parents(c, view)]
+            edges += [fmt.d(c.name, p.name) for p in G.view_parents(c, view)]
     params = G.params()
     partials: dict[str, list[str]] = {}
     n_paths: dict[str, int] = {}
@@ -87,7 +88,7 @@ def summary(output: Tensor, detail: str = "auto", max_paths: int = 64) -> Summar
     for w in params:
         e = explain(output, w.tensor, detail=view, max_paths=max_paths)
         n_paths[w.name] = e.n_paths
-        partials[w.name] = [" * ".join(f"d{x.child}/d{x.parent}" for x in p.edges) for p in e.paths]
+        partials[w.name] = [" * ".join(fmt.d(x.child, x.parent) for x in p.edges) for p in e.paths]
         length[w.name] = max((len(p.edges) for p in e.paths), default=_depth(G, w, view))
     return Summary(
         output=G.output.name,

@@ -4,7 +4,9 @@ Every local partial the explainer shows comes from the op's own ``backward`` (a 
 product) and its ``formulas`` text, so an explanation agrees with ``Tensor.backward`` by
 construction. Two views of the same graph:
 
-* ``"ops"``: one node per tensor the engine made (automatic names such as ``mul_3``);
+* ``"ops"``: one node per tensor the engine made; a tensor the user did not name is called by
+  the expression it computes (``(yhat - y)^2``), or ``pow_3`` when that is too long, and an
+  unnamed output ``L``;
 * ``"named"``: only tensors the user named (``name=``), leaves and the output; the unnamed ops
   between two such nodes are folded into one edge whose partial is their chain-rule product.
   Naming the lecture's quantities (``z0``, ``a0``, ...) gives the lecture's graph.
@@ -13,20 +15,20 @@ construction. Two views of the same graph:
 >>> w = bp.tensor(2.0, requires_grad=True, name="w")
 >>> g = Graph((w * 3.0).tanh())
 >>> [n.name for n in g.nodes]
-['w', 'mul_1', 'tanh_2']
+['w', 'w * 3', 'L']
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..autograd import _FREED, toposort, unbroadcast
 from ..tensor import Tensor
+from . import fmt
 
 
 def revive(fn, recorded, where: str):
@@ -109,7 +111,23 @@ def _fmt_const(c) -> str:
     if isinstance(c, Tensor):
         c = c._data
     a = np.asarray(c)
-    return f"{a.item():g}" if a.size == 1 else f"const{tuple(a.shape)}"
+    return fmt.num(a) if a.size == 1 else f"const[{fmt.shape(a.shape)}]"
+
+
+LABEL_MAX = 32  # longer expressions fall back to the op's name and index
+
+
+def _label(t: Tensor, i: int, names: dict[int, str]) -> str:
+    """A tensor's name: the user's, else the expression it computes in its inputs' names."""
+    fn = t._ctx
+    if fn is None:
+        if t._data.size == 1 and not t.requires_grad:
+            return fmt.num(t._data)
+        return f"leaf_{i}" if t.requires_grad else f"const[{fmt.shape(t.shape)}]"
+    ins = [names[id(p)] if isinstance(p, Tensor) else _fmt_const(p) for p in fn.parents]
+    p = getattr(fn, "p", None)
+    e = fmt.expression(fn, ins, p if isinstance(p, (int, float)) else None)
+    return e if e is not None and len(e) <= LABEL_MAX else f"{fn.name}_{i}"
 
 
 class Graph:
@@ -123,14 +141,18 @@ class Graph:
         self.nodes: list[Node] = []
         self._by_id: dict[int, Node] = {}
         used: dict[str, int] = {}
+        labels: dict[int, str] = {}
         for i, t in enumerate(order):
             user = bool(t.name)
-            name = t.name if user else (f"{t._ctx.name}_{i}" if t._ctx else f"leaf_{i}")
+            name = t.name if user else _label(t, i, labels)
+            if t is output and not user:
+                name = "L"  # the lectures' name for the loss, shorter than its expression
             if name in used:  # two tensors share a user name: keep both readable and distinct
                 used[name] += 1
                 name = f"{name}#{used[name]}"
             else:
                 used[name] = 1
+            labels[id(t)] = name
             node = Node(i, t, name, user, t._ctx)
             self.nodes.append(node)
             self._by_id[id(t)] = node
@@ -199,18 +221,16 @@ class Graph:
         names = [p.name if isinstance(p, Node) else _fmt_const(p) for _, p in child.inputs]
         sub = {"Y": child.name}
         if names:
-            sub.update(a=names[0], s=names[0], A=names[0])
+            sub.update(a=names[0], s=names[0], A=names[0], s_i=names[0])
         if len(names) > 1:
             sub.update(b=names[1], B=names[1])
         if len(names) > 2:
             sub.update(C=names[2])
         if isinstance(getattr(fn, "p", None), (int, float)):  # a constant exponent
-            sub["p"] = f"{fn.p:g}"
+            sub["p"] = fmt.num(fn.p)
 
-        def rep(m):
-            return m.group(1) + sub.get(m.group(2), m.group(2))
-
-        return re.sub(r"(?<![A-Za-z0-9_])(d?)([absABCYp])(?![A-Za-z0-9_(])", rep, text)
+        text = fmt.spaced(text)
+        return fmt.substitute(text, sub)
 
     def adjoints(self) -> dict[int, np.ndarray]:
         """d output / d node for every node that needs a gradient, by the engine's rules."""

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..tensor import Tensor
+from . import fmt
 from .graph import Graph, Node
 
 
@@ -66,7 +67,7 @@ class Edge:
     matrix_form: str | None = None
 
     def __str__(self) -> str:
-        head = f"d{self.child}/d{self.parent} = {self.formula}"
+        head = f"{fmt.d(self.child, self.parent)} = {self.formula}"
         if self.value is not None:
             head += f" = {_jac(self.value, self.child_shape, self.parent_shape)}"
         if self.child_shape != () or self.parent_shape != ():
@@ -136,7 +137,7 @@ class Explanation:
         }
 
     def __str__(self) -> str:
-        d = f"d{self.output}/d{self.wrt}"
+        d = fmt.d(self.output, self.wrt)
         lines = [f"{d}: {self.n_paths} chain-rule path(s) from {self.output} to {self.wrt}"]
         if self.wrt_shape != ():
             lines[0] += f" (gradient shape {_shape(self.wrt_shape)})"
@@ -202,16 +203,16 @@ def _matrix_form(G: Graph, child: Node, parent: Node) -> str | None:
     (_, A), (_, B) = M.inputs
     if not isinstance(A, Node) or not isinstance(B, Node):
         return None
-    g = f"dL/d{child.name}"
+    g = fmt.d("L", child.name)
     sh = _shape(child.shape)
     if parent is A:
         return (
-            f"dL/d{A.name} = {g} {B.name}^T   ({_shape(A.shape)}) = ({sh})"
+            f"{fmt.d('L', A.name)} = {g} {fmt.group(B.name)}^T   ({_shape(A.shape)}) = ({sh})"
             f"({_shape(B.shape[::-1])})  -- delta o^T with delta = {g}"
         )
     if parent is B:
         return (
-            f"dL/d{B.name} = {A.name}^T {g}   ({_shape(B.shape)}) = "
+            f"{fmt.d('L', B.name)} = {fmt.group(A.name)}^T {g}   ({_shape(B.shape)}) = "
             f"({_shape(A.shape[::-1])})({sh})  -- W^T delta"
         )
     return None
@@ -221,21 +222,22 @@ def _linear_form(child: Node, layer: Node, parent: Node) -> str | None:
     """The fused layer ``y = x W^T + b`` (a batch of rows, PyTorch's layout): the lecture's
     ``G = delta o^T`` summed over the batch, ``W^T delta`` per row, and the bias's row sum."""
     (_, X), (_, W), (_, b) = layer.inputs
-    g = f"dL/d{child.name}"
+    g = fmt.d("L", child.name)
     sh = _shape(child.shape)
     if parent is W and isinstance(X, Node):
         return (
-            f"dL/d{W.name} = ({g})^T {X.name}   ({_shape(W.shape)}) = "
+            f"{fmt.d('L', W.name)} = ({g})^T {fmt.group(X.name)}   ({_shape(W.shape)}) = "
             f"({_shape(child.shape[::-1])})({_shape(X.shape)})  -- G = delta o^T, summed over "
             f"the batch's rows"
         )
     if parent is X and isinstance(W, Node):
         return (
-            f"dL/d{X.name} = {g} {W.name}   ({_shape(X.shape)}) = ({sh})({_shape(W.shape)})"
+            f"{fmt.d('L', X.name)} = {g} {fmt.group(W.name)}   ({_shape(X.shape)}) = "
+            f"({sh})({_shape(W.shape)})"
             f"  -- W^T delta for each row"
         )
     if parent is b:
-        return f"dL/d{b.name} = sum over rows of {g}   ({_shape(b.shape)})  -- delta"
+        return f"{fmt.d('L', b.name)} = sum over rows of {g}   ({_shape(b.shape)})  -- delta"
     return None
 
 
@@ -317,9 +319,9 @@ def explain(
                 continue
             users = [c for c in kept if n in parents.get(c.index, []) and c.index in adj]
             o = G.output.name
-            terms = " + ".join(f"d{o}/d{c.name} * d{c.name}/d{n.name}" for c in users)
+            terms = " + ".join(f"{fmt.d(o, c.name)} * {fmt.d(c.name, n.name)}" for c in users)
             groups.append(
-                f"d{o}/d{n.name} = {terms} = {_arr(adj[n.index])}   "
+                f"{fmt.d(o, n.name)} = {terms} = {_arr(adj[n.index])}   "
                 f"({count[n.index]} path(s) from here to {target.name})"
             )
         total = adjoint

@@ -1,0 +1,161 @@
+"""One formatting module for everything the explainer prints: numbers, arrays, shapes,
+Jacobians, node labels and line wrapping for a 100-column terminal.
+
+Conventions, said once: a gradient ``dL/dX`` has the shape of ``X`` (the lectures'
+*denominator layout*, 003); a local Jacobian ``d child / d parent`` is printed in the same
+layout, one row per element of the parent and one column per element of the child, so that
+``dL/dparent = (d child / d parent) @ dL/dchild``.
+
+>>> num(0.000606178), arr([1.5, 0.2]), shape((3, 4)), shape(())
+('0.000606178', '[1.5, 0.2]', '3x4', 'scalar')
+>>> wrap("a = " + " + ".join(["x"] * 60), width=40).splitlines()[1].startswith("      ")
+True
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+import numpy as np
+
+WIDTH = 100  # the terminal width every text output fits
+
+
+def num(x, digits: int = 6) -> str:
+    """A number with ``digits`` significant digits (``-0`` printed as ``0``)."""
+    v = float(np.asarray(x).item())
+    s = f"{v:.{digits}g}"
+    return "0" if s == "-0" else s
+
+
+def arr(a, digits: int = 4, max_items: int = 12) -> str:
+    """A number, a short vector ``[1.5, 0.2]``, a small matrix ``[[..], [..]]``, or, for
+    anything larger, its shape and range (never its shape alone, as if it were a value)."""
+    a = np.asarray(a)
+    if a.size == 1:
+        return num(a, digits + 2)
+    if a.size <= max_items and a.ndim <= 2:
+        if a.ndim == 1:
+            return "[" + ", ".join(num(v, digits) for v in a) + "]"
+        return "[" + ", ".join(arr(r, digits, max_items) for r in a) + "]"
+    return (
+        f"<{shape(a.shape)} tensor, min {num(a.min(), 3)}, max {num(a.max(), 3)}, "
+        f"mean {num(a.mean(), 3)}>"
+    )
+
+
+def shape(s: tuple) -> str:
+    return "scalar" if tuple(s) == () else "x".join(str(d) for d in s)
+
+
+def jac(J, cshape: tuple, pshape: tuple) -> str:
+    """A local partial ``d child / d parent``: a number, ``diag(...)`` for elementwise ops, or a
+    Jacobian in denominator layout (rows: the parent's elements, columns: the child's).
+
+    ``J`` is given as the explainer computes it: row ``k`` is ``d child_k / d parent``."""
+    J = np.asarray(J)
+    if J.ndim == 0 or J.size == 1:
+        return num(J)
+    if tuple(cshape) == tuple(pshape) and J.shape[0] == J.shape[1]:
+        if np.all(J == np.diag(np.diag(J))):
+            return f"diag({arr(np.diag(J).reshape(pshape))})"
+    if J.shape[0] == 1:  # a scalar child: the gradient has the parent's shape
+        return arr(J.reshape(pshape))
+    return f"{J.shape[1]}x{J.shape[0]} Jacobian {arr(J.T)}"
+
+
+def wrap(text: str, width: int = WIDTH, indent: int = 6) -> str:
+    """Wrap every line of ``text`` to ``width`` columns; continuation lines are indented by
+    ``indent`` more than the line they continue. Nothing is cut."""
+    out = []
+    for line in text.splitlines() or [""]:
+        if len(line) <= width:
+            out.append(line)
+            continue
+        lead = len(line) - len(line.lstrip(" "))
+        out += textwrap.wrap(
+            line.strip(),
+            width=width,
+            initial_indent=" " * lead,
+            subsequent_indent=" " * (lead + indent),
+            break_long_words=True,
+            break_on_hyphens=False,
+        )
+    return "\n".join(out)
+
+
+# -- expressions for nodes the user did not name ---------------------------------------------
+
+_SYMBOLS = re.compile(r"(?<![A-Za-z0-9_])(d?)([absABCYp]|s_i|s)(?![A-Za-z0-9_(])")
+_SIMPLE = re.compile(r"^[A-Za-z0-9_.\[\]#]+$|^-?[0-9.e+-]+$|^\w+\(.*\)$")
+
+
+def template(fn) -> str | None:
+    """The expression an op computes, read off its first formula (``d(a+b)/da`` -> ``a+b``)."""
+    formulas = getattr(fn, "formulas", ())
+    if not formulas or not formulas[0]:
+        return None
+    m = re.match(r"\s*d\s*(.+?)\s*/\s*d", formulas[0])
+    if not m:
+        return None
+    t = m.group(1).strip()
+    if t.startswith("(") and t.endswith(")") and _balanced(t[1:-1]):
+        t = t[1:-1]
+    return t
+
+
+def _balanced(t: str) -> bool:
+    depth = 0
+    for ch in t:
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def group(name: str) -> str:
+    """``name`` in parentheses when it is compound (``yhat - y`` -> ``(yhat - y)``)."""
+    if _SIMPLE.match(name) and _balanced(name):
+        return name
+    return f"({name})"
+
+
+def spaced(expr: str) -> str:
+    """Binary operators with spaces around them: ``a+b`` -> ``a + b``."""
+    return re.sub(r"(?<=[\w)\]])\s*([+\-@*])\s*(?=[\w(\[])", r" \1 ", expr)
+
+
+def expression(fn, names: list[str], p=None) -> str | None:
+    """What a node computes, in its inputs' names: ``(yhat - y)^2`` rather than ``pow_10``."""
+    t = template(fn)
+    if t is None:
+        return None
+    sub = {}
+    if names:
+        sub.update(a=names[0], s=names[0], A=names[0], s_i=names[0])
+    if len(names) > 1:
+        sub.update(b=names[1], B=names[1])
+    if len(names) > 2:
+        sub.update(C=names[2])
+    if p is not None:
+        sub["p"] = num(p)
+    return substitute(spaced(t), sub)
+
+
+def substitute(text: str, sub: dict[str, str]) -> str:
+    """Put names for an op's symbols (``a``, ``b``, ``s``...), in parentheses where compound,
+    without doubling the parentheses of a call: ``tanh(s)`` -> ``tanh(w * 3)``."""
+
+    def put(m):
+        sym = m.group(2)
+        return m.group(1) + (group(sub[sym]) if sym in sub else sym)
+
+    out = _SYMBOLS.sub(put, text)
+    return re.sub(r"(?<=[A-Za-z])\(\(([^()]*)\)\)", r"(\1)", out)
+
+
+def d(num_: str, den: str) -> str:
+    """``d num / d den`` with compound names in parentheses: ``dL/d(yhat - y)``."""
+    return f"d{group(num_)}/d{group(den)}"
