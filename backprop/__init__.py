@@ -4,7 +4,7 @@
 >>> x = bp.tensor(2.0, requires_grad=True)
 >>> y = (x * x).tanh()
 >>> y.backward()
->>> round(float(x.grad), 6)  # 2x (1 - tanh(x^2)^2)
+>>> print(f"{x.grad.item():.6f}")  # 2x (1 - tanh(x^2)^2)
 0.005363
 """
 
@@ -78,6 +78,72 @@ from .ops import (
     where,
 )
 from .ops import add as add
+from .ops.binary import (
+    allclose,
+    arctan2,
+    atan2,
+    bitwise_and,
+    bitwise_left_shift,
+    bitwise_or,
+    bitwise_right_shift,
+    bitwise_xor,
+    clamp_max,
+    clamp_min,
+    copysign,
+    floor_divide,
+    fmod,
+    hypot,
+    isclose,
+    lerp,
+    logaddexp,
+    logaddexp2,
+    logical_and,
+    logical_or,
+    logical_xor,
+    remainder,
+)
+from .ops.unary import (
+    acos,
+    acosh,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctanh,
+    asin,
+    asinh,
+    atan,
+    atanh,
+    bitwise_not,
+    ceil,
+    cos,
+    cosh,
+    exp2,
+    expm1,
+    fix,
+    floor,
+    frac,
+    isfinite,
+    isinf,
+    isnan,
+    isneginf,
+    isposinf,
+    log1p,
+    log2,
+    log10,
+    logical_not,
+    nan_to_num,
+    reciprocal,
+    round,
+    rsqrt,
+    signbit,
+    sin,
+    sinh,
+    square,
+    tan,
+    trunc,
+)
 from .random import initial_seed, manual_seed
 from .tensor import (
     Tensor,

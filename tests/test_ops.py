@@ -28,7 +28,9 @@ class Case:
     id: str
     fn: Callable
     shapes: tuple
-    domains: str = ""  # one letter per input: a(ny), p(ositive), n(onzero); default all "a"
+    # one letter per input: a(ny), p(ositive), n(onzero), u(nit: |x| < 0.9), g(reater than 1),
+    # d(istinct: a permutation of well-separated values, so sorts and maxima have no ties)
+    domains: str = ""
     torch_fn: Callable | None = None
 
 
@@ -186,6 +188,13 @@ def _inputs(case: Case, rng: np.random.Generator, dtype=np.float64) -> list[np.n
             x = rng.uniform(0.5, 2.0, shape)
         elif domain == "n":
             x = rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+        elif domain == "u":
+            x = rng.uniform(-0.9, 0.9, shape)
+        elif domain == "g":
+            x = rng.uniform(1.2, 3.0, shape)
+        elif domain == "d":
+            size = int(np.prod(shape))
+            x = (rng.permutation(size) - size / 2).reshape(shape) * 0.1
         else:
             x = rng.standard_normal(shape)
         arrays.append(np.asarray(x, dtype=dtype))

@@ -25,6 +25,8 @@ from collections import namedtuple
 import numpy as np
 
 from ..tensor import Tensor
+from . import binary, unary  # more primitives, each file with its wrappers and METHODS table
+from .binary import clamp  # noqa: F401  (number or tensor bounds)
 from .elementwise import (  # noqa: F401  (re-exported: ops.Tanh, ops.Linear, ...)
     Abs,
     Add,
@@ -165,9 +167,6 @@ def clip(a, min=None, max=None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
     return Clip.apply((a,), _weak(min), _weak(max))
-
-
-clamp = clip
 
 
 def _reduce_args(a: Tensor, dim, keepdim, axis, keepdims):
@@ -468,6 +467,8 @@ def bind_tensor_methods(cls) -> None:
         "any": _no_grad_result(_any),
         "all": _no_grad_result(_all),
     }
+    for table in (unary.METHODS, binary.METHODS):
+        methods.update(table)
     for k, v in methods.items():
         setattr(cls, k, v)
     cls.T = property(_T)
