@@ -31,7 +31,7 @@ from .checkpoint import load_checkpoint as load_checkpoint
 from .checkpoint import save_checkpoint as save_checkpoint
 from .compile import CompileWarning, compile
 from .data import load_dataset as load_dataset
-from .explain import check, draw, explain, summary, textbook, to_dot, trace
+from .explain import check, draw, explain, explore, summary, textbook, to_dot, trace
 from .gradcheck import GradcheckError, gradcheck
 from .ops import (
     abs,

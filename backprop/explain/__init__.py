@@ -3,6 +3,7 @@
 * ``explain(output, wrt)``: a gradient as a sum over chain-rule paths of local partials.
 * ``trace(output)``: the backward pass as ordered steps (table or JSON).
 * ``draw(output, path)`` and ``to_dot(output)``: the computational graph as a picture.
+* ``explore(output, path)``: the graph as one interactive HTML page (step through backward).
 * ``summary(output)``: the graph's counts (001's classwork questions).
 * ``check(claims, ...)``: check hand-worked backprop against the engine.
 * ``textbook``: lecture 003's layer-wise delta recursion in plain NumPy (the reference).
@@ -12,6 +13,7 @@
 from . import textbook
 from .checker import Report, check
 from .counts import Summary, summary
+from .explore import Explorer, explore
 from .paths import Edge, Explanation, Path, explain
 from .picture import draw, to_dot
 from .steps import Trace, trace
@@ -21,11 +23,13 @@ __all__ = [
     "Report",
     "check",
     "Explanation",
+    "Explorer",
     "Path",
     "Summary",
     "Trace",
     "draw",
     "explain",
+    "explore",
     "summary",
     "textbook",
     "to_dot",

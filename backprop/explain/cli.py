@@ -3,6 +3,7 @@
 backprop example --list
 backprop example linear-000 --out pictures/
 backprop example shared-2221-004 --json
+backprop example chain-001 --html chain.html
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the examples and their lectures")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--out", default=None, help="write the graph pictures (PNG) into this folder")
+    p.add_argument(
+        "--html", default=None, metavar="FILE", help="write the interactive explorer to FILE"
+    )
     p.set_defaults(func=main)
     return p
 
@@ -98,6 +102,8 @@ def render(res: dict) -> str:
         out.append(f"note: {n}")
     if res.get("picture"):
         out.append(f"\npicture: {res['picture']}")
+    if res.get("explorer"):
+        out.append(f"explorer: {res['explorer']} (open it in a browser)")
     return "\n".join(out)
 
 
@@ -115,6 +121,10 @@ def main(args: argparse.Namespace) -> int:
     except KeyError as e:
         print(e.args[0])
         return 2
+    if args.html:
+        from .explore import explore
+
+        res["explorer"] = explore(res["_graph"], args.html, title=f"{res['name']}: {res['title']}")
     if args.json:
         print(json.dumps(examples.to_jsonable(res), indent=2))
     else:

@@ -87,6 +87,7 @@ def finish(
     ]
     update = {f"{p.name}_new": _num(p._data - lr * t.gradients[p.name]) for p in params}
     return dict(
+        _graph=loss,  # for --html: the explorer of this graph (not part of the JSON)
         forward=forward,
         trace=t,
         explanation=e,
@@ -333,6 +334,7 @@ def vanishing_003(out_dir=None, depth: int = 12, width: int = 16) -> dict:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((width, 8))
     norms = {}
+    graphs = {}
     for act in ("sigmoid", "relu"):
         Ws = [
             T(rng.standard_normal((width, width)) * np.sqrt(2.0 / width), f"W{i + 1}", True)
@@ -341,7 +343,9 @@ def vanishing_003(out_dir=None, depth: int = 12, width: int = 16) -> dict:
         h = _tensor(x, dtype=float64)
         for W in Ws:
             h = getattr(W @ h, act)()
-        (h.sum() / h.shape[1]).backward()
+        loss = named(h.sum() / h.shape[1], "L")
+        loss.backward()
+        graphs[act] = loss
         norms[act] = [float(np.linalg.norm(W._grad)) for W in Ws]
     picture = None
     if out_dir is not None:
@@ -360,6 +364,7 @@ def vanishing_003(out_dir=None, depth: int = 12, width: int = 16) -> dict:
         fig.savefig(picture, dpi=100, bbox_inches="tight")
     ratio = {a: ns[0] / ns[-1] for a, ns in norms.items()}
     return {
+        "_graph": graphs["sigmoid"],
         "givens": {"depth": depth, "width": width, "seed": 0, "init": "N(0, 2/width)"},
         "layer_gradient_norms": norms,
         "first_over_last": ratio,
@@ -391,6 +396,8 @@ def run(name: str, out_dir: str | None = None) -> dict:
 def to_jsonable(res: dict) -> dict:
     out = {}
     for k, v in res.items():
+        if k.startswith("_"):
+            continue
         if hasattr(v, "to_dict"):
             v = v.to_dict()
         out[k] = v

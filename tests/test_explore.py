@@ -1,0 +1,198 @@
+"""bp.explore in a real headless Chromium: the numbers on the page are the engine's.
+
+The browser is Debian's ``chromium`` driven by Playwright. Without it these tests are skipped,
+except under CI (``CI=true``), where a missing browser is a failure: ``.ci/run`` installs it.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import backprop as bp
+from backprop.explain import examples
+
+f64 = bp.float64
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _chromium() -> str | None:
+    for p in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if p and os.path.exists(p):
+            return p
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = _chromium()
+    why = None
+    if exe is None:
+        why = "no chromium browser (apt-get install chromium)"
+    else:
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError:
+            why = "the playwright package is not installed (pip install -e '.[test]')"
+    if why:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser tests cannot run under CI: {why}")
+        pytest.skip(why)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=ARGS)
+        yield b
+        b.close()
+
+
+def _open(browser, path):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"file://{os.path.abspath(path)}")
+    page.wait_for_function("window.bpExplorer && window.bpExplorer.ready")
+    page.errors = errors
+    return page
+
+
+def _lecture_000():
+    x1, x2, y = (bp.tensor(v, dtype=f64, name=n) for v, n in [(2.0, "x1"), (3.0, "x2"), (1.0, "y")])
+    b, w1, w2 = (
+        bp.tensor(v, dtype=f64, requires_grad=True, name=n)
+        for v, n in [(0.1, "b"), (0.5, "w1"), (-1.0, "w2")]
+    )
+    a1 = w1 * x1
+    a1.name = "a1"
+    a2 = w2 * x2
+    a2.name = "a2"
+    yhat = b + a1 + a2
+    yhat.name = "yhat"
+    loss = (yhat - y) ** 2
+    loss.name = "Loss"
+    return loss, (b, w1, w2)
+
+
+def _grad_cells(page, name: str):
+    """The numbers shown as ``name``'s gradient, and whether they are final."""
+    sel = f'[data-name="{name}"] g.num.grad'
+    cells = page.query_selector_all(sel)
+    final = all("final" in (c.get_attribute("class") or "") for c in cells)
+    return [float(c.get_attribute("data-v")) for c in cells], final
+
+
+def test_page_is_self_contained_and_renders_inline():
+    loss, _ = _lecture_000()
+    page = bp.explore(loss)
+    assert "src=" not in page.html and "http://" not in page.html.replace(
+        "http://www.w3.org/2000/svg", ""
+    )
+    assert "https://" not in page.html and "<link" not in page.html
+    assert page._repr_html_().startswith("<iframe srcdoc=")
+
+
+def test_step_and_back_replay_trace(browser, tmp_path):
+    loss, params = _lecture_000()
+    t = bp.trace(loss)
+    loss.backward()  # the explorer works after backward, too
+    page = _open(browser, bp.explore(loss, tmp_path / "g.html"))
+    assert "before the backward pass" in page.inner_text("#status")
+    assert _grad_cells(page, "yhat")[0] == []  # no gradient yet
+    for k, step in enumerate(t.steps, 1):
+        page.click("#step")
+        assert page.inner_text("#status").startswith(f"step {k} of {len(t.steps)}: at {step.node}")
+        shown, final = _grad_cells(page, step.node)
+        np.testing.assert_allclose(shown, np.ravel(step.upstream), rtol=1e-12)
+        assert final
+        for s in step.sends:  # contributions arrive at the parents, summed so far
+            got, _ = _grad_cells(page, s.to)
+            np.testing.assert_allclose(got, np.ravel(s.total_after), rtol=1e-12)
+    assert page.is_disabled("#step")
+    for p in params:
+        shown, final = _grad_cells(page, p.name)
+        assert final and shown == pytest.approx([float(p.grad)], rel=1e-12)
+    page.keyboard.press("ArrowLeft")  # back one step: the last parameter is no longer final
+    assert page.inner_text("#status").startswith(f"step {len(t.steps) - 1} of")
+    last = t.steps[-1].node
+    assert not _grad_cells(page, last)[1]
+    page.keyboard.press("ArrowRight")
+    assert _grad_cells(page, last)[1]
+    assert page.errors == []
+
+
+def test_clicking_a_parameter_lists_its_paths_and_their_sum(browser, tmp_path):
+    r = examples.run("shared-2221-004")
+    loss = r["_graph"]
+    page = _open(browser, bp.explore(loss, tmp_path / "s.html"))
+    for w in ("w1", "w3", "w5"):  # shared weights: several paths each
+        e = bp.explain(loss, w)
+        page.click(f'[data-name="{w}"]')
+        products = [float(x.get_attribute("data-v")) for x in page.query_selector_all(".product")]
+        np.testing.assert_allclose(sorted(products), sorted(float(p.product) for p in e.paths))
+        assert len(products) == e.n_paths
+        total = float(page.get_attribute("#paths .total", "data-v"))
+        assert total == pytest.approx(r["gradient"][w], rel=1e-12)
+        assert total == pytest.approx(sum(products), rel=1e-12)
+        lit = page.query_selector_all(".edge.lit")
+        assert len(lit) == len({(a, b) for p in e.paths for a, b in zip(p.nodes, p.nodes[1:])})
+        text = page.inner_text("#side")
+        assert " → ".join(e.paths[0].nodes) in text
+    page.click('[data-name="h21"]')  # an op node: the formulas of its edges, in the names
+    assert "dh21/dw3" in page.inner_text("#side") and "= a11" in page.inner_text("#side")
+    assert page.errors == []
+
+
+def test_mlp_784_64_10_loads_groups_open_and_hover_shows_exact_numbers(browser, tmp_path):
+    bp.manual_seed(0)
+    model = bp.nn.Sequential(bp.nn.Linear(784, 64), bp.nn.ReLU(), bp.nn.Linear(64, 10))
+    x = bp.randn(32, 784, name="x")
+    loss = bp.nn.functional.cross_entropy(model(x), bp.tensor(list(range(10)) * 3 + [0, 1]))
+    loss.backward()
+    path = bp.explore(loss, tmp_path / "mlp.html")
+    start = time.perf_counter()
+    page = _open(browser, path)
+    print(f"784-64-10 MLP page loaded and drawn in {time.perf_counter() - start:.2f} s")
+    assert page.query_selector('[data-name="g:0"]') is not None  # module 0 starts closed
+    assert page.query_selector('[data-name="0.weight"]') is None
+    page.click('[data-name="g:2"]')
+    assert page.query_selector('[data-name="2.bias"]') is not None
+    page.click('[data-name="2.bias"]')
+    cells = page.query_selector_all("#side table.grad td")
+    np.testing.assert_allclose(
+        [float(c.get_attribute("data-v")) for c in cells], model[2].bias.grad.numpy(), rtol=1e-6
+    )
+    heat = page.query_selector('[data-name="2.weight"] g.heat.value')
+    box = heat.bounding_box()
+    page.mouse.move(box["x"] + 2, box["y"] + 2)  # the first cell: 2.weight[0, 0]
+    tip = page.inner_text("#tip")
+    assert tip.startswith("2.weight[0, 0] = ")
+    assert float(tip.split("= ")[1]) == pytest.approx(float(model[2].weight[0, 0]), rel=1e-6)
+    page.click("#end")
+    assert page.errors == []
+
+
+def test_cli_example_html(browser, tmp_path):
+    out = tmp_path / "chain.html"
+    subprocess.run(
+        [sys.executable, "-m", "backprop.cli", "example", "chain-001", "--html", str(out)],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    page = _open(browser, out)
+    page.click("#end")
+    r = examples.run("chain-001")
+    for w, g in r["gradient"].items():
+        assert _grad_cells(page, w)[0] == pytest.approx([g], rel=1e-12)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chain.html"]
