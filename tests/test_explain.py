@@ -181,9 +181,28 @@ def test_draw_writes_valid_png_and_svg(tmp_path):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     import xml.etree.ElementTree as ET
 
-    assert ET.parse(svg).getroot().tag.endswith("svg")
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg")
+    texts = {t.text for t in root.iter() if t.tag.endswith("text")}  # real text, not paths
+    assert {"w", "h", "y", "legend"} <= texts
     dot = bp.to_dot(y, highlight=w)
-    assert dot.startswith("digraph") and '"w" -> "h"' in dot and "penwidth=3" in dot
+    assert dot.startswith("digraph") and "penwidth=4" in dot and "legend" in dot
+
+
+def test_draw_shows_values_never_a_shape_as_a_value():
+    y = bp.tensor([1.5, 0.2, 0.3, 2.0], dtype=f64, name="y")
+    w = bp.tensor(0.5, requires_grad=True, dtype=f64, name="w")
+    p = bp.tensor(np.arange(6.0).reshape(2, 3), dtype=f64, requires_grad=True, name="P")
+    big = bp.tensor(np.linspace(-1, 1, 400).reshape(20, 20), dtype=f64, name="B")
+    c = ((w * y - 1.0) ** 2).sum() + (p * 2.0).sum() + (big * w).sum()
+    c.name = "c"
+    dot = bp.to_dot(c)
+    for v in ("1.5", "0.2", "0.3", "2"):  # the short vector's numbers
+        assert f">{v}</TD>" in dot
+    for v in range(6):  # the small matrix's numbers
+        assert f">{v}</TD>" in dot
+    assert "20x20 heatmap, 2x2 block means" in dot and "min -1, max 1" in dot
+    assert ">4</TD>" not in dot.split("<B>y</B>")[1].split("</TABLE>>")[0]  # not its length
 
 
 def test_explain_a_linear_layer_in_the_lectures_matrix_form():
@@ -201,3 +220,14 @@ def test_explain_a_linear_layer_in_the_lectures_matrix_form():
     r = bp.explain(loss, model[2].bias)
     loss.backward()
     np.testing.assert_allclose(r.total, model[2].bias.grad, rtol=1e-12)
+
+
+def test_draw_without_graphviz_falls_back_and_keeps_text(tmp_path, monkeypatch):
+    from backprop.explain import picture
+
+    monkeypatch.setattr(picture.shutil, "which", lambda name: None)
+    w = bp.tensor(0.5, requires_grad=True, dtype=f64, name="w")
+    y = (w * 3.0).tanh()
+    y.name = "y"
+    svg = open(bp.draw(y, tmp_path / "g.svg", highlight=w)).read()
+    assert "<text" in svg and "Graphviz dot not found" in svg

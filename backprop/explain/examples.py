@@ -75,7 +75,7 @@ def finish(
             loss,
             Path(out_dir) / f"{name}.png",
             highlight=focus,
-            title=f"{name}: d{loss.name}/d{focus.name} in yellow",
+            title=f"{name}: d{loss.name}/d{focus.name}",
         )
     loss.backward()
     grads = {p.name: _num(t.gradients[p.name]) for p in params}
