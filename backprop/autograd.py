@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import traceback
+import weakref
 from contextlib import ContextDecorator
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
@@ -324,8 +325,14 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
                 f"backward: grad has shape {tuple(g.shape)} but the output has shape "
                 f"{tuple(root._data.shape)}"
             )
+    if _queued:  # left over from a backward that raised
+        _queued.clear()
     if root._ctx is None:  # backward on a leaf: its gradient with respect to itself
         _to_leaf(root, g, is_fresh=False)
+        if _leaf_hooks:
+            _run_leaf_hooks(root)
+        if _queued:
+            _run_queued()
         return
 
     # Visit nodes in decreasing creation order: every consumer of a tensor was created after
@@ -336,6 +343,7 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
     grads: dict[int, Any] = {id(root): g}
     fresh: set[int] = set()  # ids of tensors whose pending gradient array we own
     heap = [(-root._ctx.seq, root)]
+    pending = _hooked_leaf_edges(root) if _leaf_hooks else None
     while heap:
         t = heappop(heap)[1]
         g = grads.pop(id(t))
@@ -354,6 +362,10 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
                 _check_finite(fn, type(fn), datas, r, "backward", "gradient")
             if _accumulate(p, r, r is not g and getattr(r, "base", None) is None, grads, fresh):
                 heappush(heap, (-p._ctx.seq, p))
+        if pending:
+            _edges_done(fn, pending)
+    if _queued:
+        _run_queued()
 
 
 def backward_order(root: Tensor) -> list[Tensor]:
@@ -398,6 +410,94 @@ def _to_leaf(t: Tensor, g, is_fresh: bool) -> None:
         t._grad = g if is_fresh and g.flags.writeable else g.copy()
     else:
         t._grad += g
+
+
+# ---------------------------------------------------------------------------- hooks
+# What data-parallel training needs from the engine (bp.nn.parallel.DistributedDataParallel
+# starts a bucket's all-reduce as soon as its gradients are in). Unused, they cost one
+# truthiness test per node and two per backward call.
+_leaf_hooks: dict[int, list] = {}  # id(leaf tensor) -> its post-accumulate-grad hooks
+_queued: list = []  # callbacks to run when the backward pass now running ends
+
+
+def _hooked_leaf_edges(root: Tensor) -> dict[int, list]:
+    """For each hooked leaf of ``root``'s graph, ``[edges into the graph, the leaf]``: its
+    hooks run when backward has processed the last of these edges (its gradient complete)."""
+    pending: dict[int, list] = {}
+    for t in toposort(root):
+        for p in t._ctx.parents:
+            if isinstance(p, Tensor) and p._ctx is None and id(p) in _leaf_hooks:
+                entry = pending.get(id(p))
+                if entry is None:
+                    pending[id(p)] = [1, p]
+                else:
+                    entry[0] += 1
+    return pending
+
+
+def _edges_done(fn: Function, pending: dict[int, list]) -> None:
+    for p in fn.parents:
+        entry = pending.get(id(p))
+        if entry is not None:
+            entry[0] -= 1
+            if entry[0] == 0:
+                _run_leaf_hooks(entry[1])
+
+
+def _run_leaf_hooks(t: Tensor) -> None:
+    for hook in tuple(_leaf_hooks.get(id(t), ())):
+        hook(t)
+
+
+class RemovableHandle:
+    """What registering a hook returns: ``handle.remove()`` unregisters it (PyTorch's)."""
+
+    def __init__(self, hooks: list, hook) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def register_post_accumulate_grad_hook(t: Tensor, hook) -> RemovableHandle:
+    """See ``Tensor.register_post_accumulate_grad_hook``."""
+    if t._ctx is not None:
+        raise RuntimeError(
+            "register_post_accumulate_grad_hook: post accumulate grad hooks cannot be "
+            "registered on non-leaf tensors (their gradient is not accumulated into .grad)"
+        )
+    if not t.requires_grad:
+        raise RuntimeError(
+            "register_post_accumulate_grad_hook: cannot register a hook on a tensor that "
+            "doesn't require gradient"
+        )
+    key = id(t)
+    hooks = _leaf_hooks.get(key)
+    if hooks is None:
+        hooks = _leaf_hooks[key] = []
+        weakref.finalize(t, _leaf_hooks.pop, key, None)  # the id may be reused after death
+    hooks.append(hook)
+    return RemovableHandle(hooks, hook)
+
+
+def queue_callback(callback) -> None:
+    """Run ``callback()`` once the backward pass now running has finished (call it from a
+    hook; PyTorch's ``Variable._execution_engine.queue_callback``)."""
+    _queued.append(callback)
+
+
+def _run_queued() -> None:
+    callbacks = tuple(_queued)
+    _queued.clear()
+    for callback in callbacks:
+        callback()
 
 
 from .tensor import Tensor  # noqa: E402  (tensor.py builds on the Function defined above)

@@ -266,6 +266,21 @@ class Tensor:
         """
         _autograd.backward(self, grad, retain_graph)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` once per backward pass, as soon as every gradient contribution
+        to this leaf has been accumulated into its ``.grad`` (before the rest of the pass
+        ends); returns a handle whose ``remove()`` unregisters it. PyTorch's hook: data
+        parallel training starts sending a layer's gradient from it.
+
+        >>> import backprop as bp
+        >>> w = bp.tensor([1.0, 2.0], requires_grad=True)
+        >>> h = w.register_post_accumulate_grad_hook(lambda t: print("ready", t.grad))
+        >>> (w * w).sum().backward()
+        ready tensor([2., 4.])
+        >>> h.remove()
+        """
+        return _autograd.register_post_accumulate_grad_hook(self, hook)
+
     def retain_grad(self) -> Tensor:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
         if not self.requires_grad:
