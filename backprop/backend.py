@@ -110,35 +110,6 @@ def zero_row(a):
     return row
 
 
-_blas: dict = {}
-
-
-def axpy(alpha: float, x, y) -> None:
-    """``y += alpha * x`` in place: one multithreaded BLAS pass for large float arrays.
-
-    Optimizer updates are this operation; NumPy's ``y -= lr * g`` takes a temporary and two
-    passes (measured 4x slower for a 512x784 float32 weight on 2 cores).
-    """
-    if (
-        type(y) is np.ndarray
-        and y.size >= 4096
-        and y.dtype == x.dtype
-        and y.dtype.char in "fd"
-        and y.flags.c_contiguous
-        and x.flags.c_contiguous
-    ):
-        fn = _blas.get(y.dtype.char)
-        if fn is None:
-            from scipy.linalg import blas
-
-            fn = _blas[y.dtype.char] = blas.saxpy if y.dtype.char == "f" else blas.daxpy
-        flat = y.reshape(-1)
-        out = fn(x.reshape(-1), flat, a=alpha)
-        if out.ctypes.data == flat.ctypes.data:
-            return
-    y += alpha * x
-
-
 def scatter_add(target, index, values) -> None:
     """``target[index] += values`` with repeated indices accumulating (unbuffered)."""
     xp = get_array_module(target)

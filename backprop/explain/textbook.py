@@ -30,7 +30,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import erf
 
 # Each activation: (theta, theta') as functions of the signal s. The lecture's table (003).
 _SQRT2 = np.sqrt(2.0)
@@ -40,12 +39,20 @@ def _sigmoid(s):
     return 0.5 * (1.0 + np.tanh(0.5 * s))  # stable for large |s|
 
 
+def _erf(x):
+    # imported on first use: SciPy (and the second OpenBLAS its wheel loads) stays out of
+    # `import backprop`
+    from scipy.special import erf
+
+    return erf(x)
+
+
 def _gelu(s):
-    return 0.5 * s * (1.0 + erf(s / _SQRT2))
+    return 0.5 * s * (1.0 + _erf(s / _SQRT2))
 
 
 def _gelu_d(s):
-    return 0.5 * (1.0 + erf(s / _SQRT2)) + s * np.exp(-0.5 * s * s) / np.sqrt(2 * np.pi)
+    return 0.5 * (1.0 + _erf(s / _SQRT2)) + s * np.exp(-0.5 * s * s) / np.sqrt(2 * np.pi)
 
 
 ACTIVATIONS: dict[str, tuple[Callable, Callable, str]] = {

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import axpy
 from .optimizer import Optimizer, _check_torch_flags
 
 __all__ = ["SGD"]
@@ -64,25 +63,25 @@ class SGD(Optimizer):
         w = p._data
         d = grad  # the direction; copied only when it must differ from the gradient
         if group["maximize"] or wd:
-            d = self._tmp(p)
+            d = self._tmp(p, "d")
             if group["maximize"]:
                 np.negative(grad, out=d)
             else:
                 np.copyto(d, grad)
             if wd:
-                axpy(wd, w, d)
+                self._axpy(wd, w, d, p)
         if mu:
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = d.copy()
             else:
                 buf *= mu
-                axpy(1 - group["dampening"], d, buf)
+                self._axpy(1 - group["dampening"], d, buf, p)
             if group["nesterov"]:
                 if d is grad:
-                    d = self._tmp(p)
+                    d = self._tmp(p, "d")
                     np.copyto(d, grad)
-                axpy(mu, buf, d)
+                self._axpy(mu, buf, d, p)
             else:
                 d = buf
-        axpy(-lr, d, w)  # w <- w - lr d, in place
+        self._axpy(-lr, d, w, p)  # w <- w - lr d, in place
