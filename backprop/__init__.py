@@ -8,6 +8,10 @@
 0.005363
 """
 
+# First of all: when this process is the `backprop` command, Ctrl-C during the imports below
+# prints one line, not a traceback (see _interrupt).
+from . import _interrupt as _interrupt  # isort: skip
+
 __version__ = "0.1.0"
 
 from . import checkpoint as checkpoint

@@ -13,6 +13,7 @@ through the functions below, which pick the library from the array they are give
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -119,3 +120,29 @@ def scatter_add(target, index, values) -> None:
         import cupyx
 
         cupyx.scatter_add(target, index, values)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to this process (MemAvailable, capped by a cgroup limit),
+    or None where it cannot be told."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+            return None
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as f:
+                limit = f.read().strip()
+            if limit.isdigit() and int(limit) < 2**60:
+                avail = min(avail, int(limit)) if avail is not None else int(limit)
+            break
+        except OSError:
+            continue
+    return avail

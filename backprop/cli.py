@@ -7,20 +7,25 @@ backprop evaluate runs/latest
 backprop predict runs/latest --input samples.csv
 backprop datasets
 backprop example --list
+
+A mistake (a bad flag, an unusable file or run) is one line on stderr naming the input and
+what to do, with exit status 2; a failure of the environment (a full disk, a read-only file
+system, no memory) is one line with exit status 1; Ctrl-C is ``backprop <cmd>: interrupted``
+with 130. ``BACKPROP_DEBUG=1`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
-from . import optim
-from .nn.activations import ACTIVATIONS
-from .nn.init import INITIALIZERS
-from .runs import LOSS_NAMES, TrainConfig
+from . import __version__, _interrupt
+from .runs.config import RunError, TrainConfig, settings
 
 DEFAULTS = TrainConfig()
 
@@ -32,183 +37,64 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+def _flag_type(name: str, parse):
+    """An argparse type that parses with the setting's own parser and checks its range."""
+    from .runs.config import check_setting
 
-
-def _hidden(text: str) -> tuple[int, ...]:
-    """``"64,32"`` (or ``"64 32"``) -> (64, 32); ``"none"`` or ``""`` -> no hidden layer."""
-    if text.strip().lower() in ("", "none"):
-        return ()
-    try:
-        sizes = tuple(int(t) for t in text.replace(",", " ").split())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"hidden sizes must be positive integers separated by commas, like 64,32; got {text!r}"
-        ) from None
-    if any(s < 1 for s in sizes):
-        raise argparse.ArgumentTypeError(f"hidden sizes must be positive, got {text!r}")
-    return sizes
-
-
-def _positive(kind):
-    def parse(text: str):
+    def convert(text: str):
         try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
-        if not v > 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
-        return v
+            return check_setting(name, parse(text) if parse else text)
+        except RunError as e:
+            text = str(e)
+            raise argparse.ArgumentTypeError(
+                text[len(name) + 1 :] if text.startswith(f"{name} must") else text
+            ) from None
 
-    parse.__name__ = kind.__name__
-    return parse
+    convert.__name__ = getattr(parse, "__name__", "str")
+    return convert
+
+
+def _shown(default, s) -> str:
+    if s.shown_default is not None:
+        return s.shown_default
+    if isinstance(default, tuple):
+        return ",".join(map(str, default)) or "none"
+    return str(default)
 
 
 def add_train_parser(sub) -> argparse.ArgumentParser:
+    """``backprop train``: one flag per setting of :class:`TrainConfig`, built from its
+    declaration (help, type, range, choices, default), plus ``--resume``."""
     p = sub.add_parser(
         "train",
-        formatter_class=_Formatter,
         help="train an MLP on a dataset and write metrics, plots and a checkpoint",
         description="Train a multilayer perceptron with mini-batch SGD (or Adam, AdamW, "
         "RMSprop) and write a run directory: metrics.json, history.csv, curves.png, "
         "gradients.png and checkpoint/. With no flags: digits, one hidden layer of 64 ReLU "
         "units, SGD with momentum.",
     )
-    d = DEFAULTS
-    p.add_argument(
-        "--dataset",
-        default=d.dataset,
-        help="a bundled dataset (see `backprop datasets`), a CSV file (last column "
-        "is the target) or a directory of MNIST IDX files",
-    )
-    p.add_argument(
-        "--hidden",
-        type=_hidden,
-        default=d.hidden,
-        metavar="SIZES",
-        help="hidden layer widths, comma-separated (e.g. 128,64); 'none' for none",
-    )
-    p.add_argument(
-        "--activation",
-        choices=list(ACTIVATIONS),
-        default=d.activation,
-        help="activation after each hidden layer (003's table)",
-    )
-    p.add_argument(
-        "--loss",
-        choices=["auto", *LOSS_NAMES],
-        default=d.loss,
-        help="auto: cross_entropy for classification, mse for regression; "
-        "mse on a classification set compares outputs with one-hot targets",
-    )
-    p.add_argument(
-        "--optimizer", choices=list(optim.OPTIMIZERS), default=d.optimizer, help="the update rule"
-    )
-    p.add_argument("--lr", type=_positive(float), default=d.lr, help="learning rate (eta)")
-    p.add_argument(
-        "--momentum",
-        type=float,
-        default=d.momentum,
-        help="momentum for sgd and rmsprop (0 for 003's plain SGD)",
-    )
-    p.add_argument(
-        "--weight-decay",
-        type=float,
-        default=d.weight_decay,
-        help="L2 penalty (decoupled for adamw)",
-    )
-    p.add_argument(
-        "--schedule",
-        choices=["none", *optim.SCHEDULES],
-        default=d.schedule,
-        help="learning-rate schedule: step (x0.1 every epochs/3), exponential "
-        "(x0.95 per epoch), cosine (to 0 at the last epoch)",
-    )
-    p.add_argument(
-        "--batch-size",
-        type=_positive(int),
-        default=d.batch_size,
-        help="samples per step: 1 is 003's SGD, more is mini-batch SGD",
-    )
-    p.add_argument(
-        "--epochs",
-        type=_positive(int),
-        default=None,
-        help=f"the last epoch to train (default {d.epochs}; with --resume, the saved run's)",
-    )
-    p.add_argument(
-        "--patience",
-        type=_positive(int),
-        default=d.patience,
-        help="stop early when the validation loss has not improved for this many epochs",
-    )
-    p.add_argument(
-        "--target-loss",
-        type=float,
-        default=d.target_loss,
-        help="stop once the training loss is at or below this",
-    )
-    p.add_argument(
-        "--init",
-        choices=list(INITIALIZERS),
-        default=d.init,
-        help="weight initialisation (default: PyTorch's U(-1/sqrt(in), 1/sqrt(in)); "
-        "small: 003's small random numbers, N(0, 0.01^2))",
-    )
-    p.add_argument(
-        "--dropout",
-        type=float,
-        default=d.dropout,
-        help="dropout probability after each hidden activation",
-    )
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=d.seed,
-        help="seeds weights, splits and shuffling: the same seed gives the same run",
-    )
-    p.add_argument(
-        "--val-fraction",
-        type=float,
-        default=d.val_fraction,
-        help="share of the data held out for validation",
-    )
-    p.add_argument(
-        "--test-fraction",
-        type=float,
-        default=d.test_fraction,
-        help="share of the data held out for the final test",
-    )
-    p.add_argument(
-        "--out",
-        default=None,
-        metavar="RUN_DIR",
-        help="run directory (default runs/<dataset>-<date>-<time>)",
-    )
+    for name, (default, s) in settings().items():
+        if s.flag == "":
+            continue
+        flag = s.flag or ("--no-" if s.negate else "--") + name.replace("_", "-")
+        kw: dict = {"dest": name, "default": argparse.SUPPRESS}
+        if isinstance(default, bool):  # a switch: --compile sets True, --no-plots False
+            p.add_argument(flag, help=s.help, action="store_const", const=not s.negate, **kw)
+            continue
+        help_text = f"{s.help} (default: {_shown(default, s)})"
+        if s.choices is not None:
+            kw["choices"] = list(s.choices)
+        else:
+            kw["type"] = _flag_type(name, s.parse)
+        p.add_argument(flag, help=help_text.replace("%", "%%"), metavar=s.metavar, **kw)
     p.add_argument(
         "--resume",
         default=None,
         metavar="RUN_DIR",
-        help="continue the run in RUN_DIR from its last checkpoint (its saved "
-        "settings are used; only --epochs may change)",
+        help="continue the run in RUN_DIR from its last checkpoint with its saved settings; "
+        "--lr, --momentum, --weight-decay, --batch-size, --epochs, --patience and "
+        "--target-loss may change (recorded in its history), the architecture and data may not",
     )
-    p.add_argument(
-        "--keep",
-        choices=["best", "last"],
-        default=d.keep,
-        help="which epoch's model to report, evaluate and predict with: best (the "
-        "lowest validation loss, saved in best/; last when there is no validation "
-        "split) or last (checkpoint/ always holds the last, for --resume)",
-    )
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument(
-        "--compile",
-        action="store_true",
-        help="trace the training step once and replay it (bp.compile); faster "
-        "for small networks, same numbers",
-    )
-    p.add_argument("--no-plots", action="store_true", help="skip curves.png and gradients.png")
     p.set_defaults(func=cmd_train)
     return p
 
@@ -216,36 +102,16 @@ def add_train_parser(sub) -> argparse.ArgumentParser:
 def cmd_train(args) -> int:
     from .runs import train_run
 
-    cfg = TrainConfig(
-        dataset=args.dataset,
-        hidden=args.hidden,
-        activation=args.activation,
-        loss=args.loss,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        momentum=args.momentum,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        batch_size=args.batch_size,
-        epochs=args.epochs or DEFAULTS.epochs,
-        patience=args.patience,
-        target_loss=args.target_loss,
-        init=args.init,
-        dropout=args.dropout,
-        seed=args.seed,
-        val_fraction=args.val_fraction,
-        test_fraction=args.test_fraction,
-        out=args.out,
-        progress=not args.no_progress,
-        plots=not args.no_plots,
-        compile=args.compile,
-        keep=args.keep,
-    )
-    if args.resume and args.epochs is None:
-        from .runs import load_run
-
-        cfg.epochs = load_run(args.resume)[1]["config"]["epochs"]
-    result = train_run(cfg, resume=args.resume)
+    given = {k: v for k, v in vars(args).items() if k in settings()}
+    if args.resume:
+        cfg = TrainConfig(progress=given.pop("progress", True), plots=given.pop("plots", True))
+        changes = {k: v for k, v in given.items() if k != "out"}
+        if "out" in given:
+            raise RunError("--out cannot be given with --resume (the run stays where it is)")
+        result = train_run(cfg, resume=args.resume, changes=changes)
+    else:
+        cfg = TrainConfig(**given).validate()
+        result = train_run(cfg)
     m = result.metrics
     print()
     print(_summary(m))
@@ -253,10 +119,31 @@ def cmd_train(args) -> int:
     print(f"run directory: {result.run_dir}")
     for name, path in result.files.items():
         print(f"  {name + ':':<11} {path}")
+    if m.get("model_epoch") is None:
+        raise RunError(
+            f"the run {_stopped(m['stopped'])} and has no usable model; "
+            f"train again with a lower --lr (it was {result.history.lr[-1]:g})"
+            if result.history.lr
+            else f"the run {_stopped(m['stopped'])} and has no usable model"
+        )
     return 0
 
 
+def _stopped(stopped: str) -> str:
+    """'diverged: the training loss is not finite (lower the lr)' -> 'diverged (the ...)'."""
+    head, _, rest = stopped.partition(": ")
+    rest = rest.replace(" (lower the lr)", "")
+    return f"{head} ({rest})" if rest else head
+
+
 def _summary(m: dict) -> str:
+    head = f"{m['dataset']}: {m['epochs_run']} epochs"
+    if "seconds" in m:
+        head += f" in {m['seconds']:.1f} s"
+    if m.get("stopped") and m["stopped"] != "epochs":
+        head += f" ({m['stopped']})"
+    if m.get("model_epoch") is None:
+        return head + "\n  no usable model: every epoch's weights are not finite"
     parts = []
     for split in ("train", "val", "test"):
         acc = m.get(f"{split}_accuracy")
@@ -267,13 +154,12 @@ def _summary(m: dict) -> str:
         elif r2 is not None and not math.isnan(r2):
             s += f", R^2 {r2:.3f}"
         parts.append(s)
-    head = f"{m['dataset']}: {m['epochs_run']} epochs"
-    if "seconds" in m:
-        head += f" in {m['seconds']:.1f} s"
-    if m.get("stopped") and m["stopped"] != "epochs":
-        head += f" ({m['stopped']})"
     if m.get("keep") == "best":
         head += f"; model of epoch {m['model_epoch']} (best validation loss)"
+    elif m.get("model_epoch") != m["epochs_run"] or m.get("note"):
+        head += f"; model of epoch {m['model_epoch']}"
+    if m.get("note"):
+        head += f"\n  note: {m['note']}"
     return head + "\n  " + "\n  ".join(parts)
 
 
@@ -294,7 +180,6 @@ def _link_latest(run_dir: Path) -> None:
 def add_evaluate_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "evaluate",
-        formatter_class=_Formatter,
         help="loss and accuracy of a saved run on its train, validation and test splits",
         description="Load RUN_DIR's checkpoint, rebuild its dataset splits (same dataset and "
         "seed) and print loss and accuracy on each.",
@@ -307,10 +192,11 @@ def add_evaluate_parser(sub) -> argparse.ArgumentParser:
 
 def cmd_evaluate(args) -> int:
     from .runs import evaluate_run
+    from .runs.store import json_safe
 
     m = evaluate_run(args.run_dir)
     if args.json:
-        print(json.dumps(m, indent=2))
+        print(json.dumps(json_safe(m), indent=2))
     else:
         print(_summary(m))
     return 0
@@ -319,7 +205,6 @@ def cmd_evaluate(args) -> int:
 def add_predict_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "predict",
-        formatter_class=_Formatter,
         help="predict with a saved run for the rows of a CSV file",
         description="Read a CSV of features (with a header naming them, or just the feature "
         "columns in training order), standardise them as in training, and print a CSV of "
@@ -339,11 +224,18 @@ def add_predict_parser(sub) -> argparse.ArgumentParser:
 
 def cmd_predict(args) -> int:
     from .runs import predict_run
+    from .runs.store import write_atomically
 
+    out = Path(args.output) if args.output else None
+    if out is not None:
+        if out.is_dir():
+            raise RunError(f"--output {out} is a directory; give a file name")
+        if not out.parent.is_dir():
+            raise RunError(f"--output {out}: the folder {out.parent} does not exist")
     text = predict_run(args.run_dir, args.input)
-    if args.output:
-        Path(args.output).write_text(text)
-        print(f"predictions: {args.output}")
+    if out is not None:
+        write_atomically(out, text)  # a full disk leaves any earlier file as it was
+        print(f"predictions: {out}")
     else:
         sys.stdout.write(text)
     return 0
@@ -370,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n".join(__doc__.splitlines()[2:]),
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"backprop {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     add_train_parser(sub)
     add_evaluate_parser(sub)
     add_predict_parser(sub)
@@ -381,27 +274,97 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# OS errors: what they mean for the user, and whether they are the user's to fix (2) or the
+# machine's (1).
+_OS_ERRORS = {
+    errno.ENOSPC: (1, "no space left on the device; free some space"),
+    errno.EROFS: (1, "read-only file system; choose a writable place"),
+    errno.EACCES: (1, "permission denied"),
+    errno.EPERM: (1, "operation not permitted"),
+    errno.EIO: (1, "input/output error (a failing disk?)"),
+    errno.ENOENT: (2, "no such file or directory"),
+    errno.EEXIST: (2, "already exists"),
+    errno.ENOTDIR: (2, "a part of the path is a file, not a folder"),
+    errno.EISDIR: (2, "is a directory; give a file"),
+    errno.ELOOP: (2, "too many levels of symbolic links"),
+    errno.ENAMETOOLONG: (2, "the name is too long"),
+}
+if hasattr(errno, "EDQUOT"):
+    _OS_ERRORS[errno.EDQUOT] = (1, "disk quota exceeded; free some space")
+
+
+def describe_os_error(e: OSError, command: str) -> tuple[int, str]:
+    """``(exit status, one line)`` for an OS error: the path, what happened, what to do."""
+    status, what = _OS_ERRORS.get(e.errno, (1, e.strerror or str(e)))
+    path = e.filename if e.filename is not None else ""
+    text = f"{path}: {what}" if path else what
+    if e.filename2:
+        text = f"{path} -> {e.filename2}: {what}"
+    if command == "train" and status == 1:
+        text += " (the last complete checkpoint is kept: --resume continues from it)"
+    return status, text
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+    args_list = sys.argv[1:] if argv is None else argv
+    label = _interrupt.label(args_list)
+    _interrupt.raising(True)
+    try:
+        return _main(args_list, label)
+    except KeyboardInterrupt:
+        print(f"\n{label}: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        _interrupt.raising(False)
+
+
+def _main(argv: list[str], label: str) -> int:
     from .checkpoint import CheckpointError
     from .data import DataError
-    from .runs import RunError
 
+    debug = os.environ.get("BACKPROP_DEBUG", "") not in ("", "0")
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
         return args.func(args) or 0
     except (RunError, DataError, CheckpointError, FileNotFoundError) as e:
-        print(f"backprop {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        if debug:
+            raise
+        if isinstance(e, FileNotFoundError) and e.errno is not None:
+            status, text = describe_os_error(e, label.partition(" ")[2])
+        else:
+            status, text = 2, str(e)
+        print(f"{label}: error: {text}", file=sys.stderr)
+        return status
     except BrokenPipeError:  # e.g. `backprop predict ... | head`
-        sys.stderr.close()
+        try:
+            sys.stdout = open(os.devnull, "w")  # nothing more to flush at exit
+        except OSError:  # pragma: no cover
+            pass
         return 0
-    except KeyboardInterrupt:
-        print(f"\nbackprop {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except OSError as e:
+        if debug:
+            raise
+        status, text = describe_os_error(e, label.partition(" ")[2])
+        print(f"{label}: error: {text}", file=sys.stderr)
+        return status
+    except MemoryError:
+        if debug:
+            raise
+        print(f"{label}: error: out of memory; use a smaller model or dataset", file=sys.stderr)
+        return 1
+    except Exception as e:  # a bug of ours: still one line, with the way to see more
+        if debug:
+            raise
+        print(
+            f"{label}: internal error: {type(e).__name__}: {e} (this is a bug in backprop; "
+            "BACKPROP_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -71,6 +71,8 @@ class History:
     best_val_loss: float = math.inf
     best_epoch: int = 0
     stopped: str = ""
+    # settings changed on resume: [{"epoch": first epoch with them, "lr": [old, new], ...}]
+    changes: list[dict[str, Any]] = field(default_factory=list)
 
     def rows(self) -> list[dict[str, Any]]:
         """One flat dict per epoch (the CSV's rows)."""
@@ -94,7 +96,8 @@ class History:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> History:
-        return cls(**d)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 def layer_names(model: Module) -> list[tuple[str, list]]:
@@ -325,6 +328,8 @@ def fit(
                 stale += 1
             if not math.isfinite(hist.train_loss[-1]):
                 hist.stopped = "diverged: the training loss is not finite (lower the lr)"
+            elif not _finite(model):
+                hist.stopped = "diverged: the weights are not finite (lower the lr)"
             elif target_loss is not None and hist.train_loss[-1] <= target_loss:
                 hist.stopped = f"target loss {target_loss} reached"
             elif patience is not None and stale >= patience:
@@ -350,11 +355,17 @@ def _restore_best(model: Module, best: dict[str, Any], hist: History) -> History
     return hist
 
 
+def _finite(model: Module) -> bool:
+    return all(bool(np.isfinite(p._data).all()) for p in model.parameters())
+
+
 def _epochs_since_best(hist: History) -> int:
     return hist.epoch[-1] - hist.best_epoch if hist.epoch else 0
 
 
 def _postfix(hist: History, samples_per_s: float) -> str:
+    """The metrics after the bar, short enough that an 80-column terminal shows them whole
+    (the speed, last, is what a narrower one cuts)."""
     parts = [f"epoch {hist.epoch[-1]}", f"loss {hist.train_loss[-1]:.4f}"]
     if not math.isnan(hist.train_accuracy[-1]):
         parts.append(f"acc {hist.train_accuracy[-1]:.3f}")
@@ -362,8 +373,14 @@ def _postfix(hist: History, samples_per_s: float) -> str:
         parts.append(f"val_loss {hist.val_loss[-1]:.4f}")
     if not math.isnan(hist.val_accuracy[-1]):
         parts.append(f"val_acc {hist.val_accuracy[-1]:.3f}")
-    parts.append(f"{samples_per_s:,.0f} samples/s")
-    return ", ".join(parts)
+    speed = f"{samples_per_s / 1000:.0f}k" if samples_per_s >= 10_000 else f"{samples_per_s:.0f}"
+    parts.append(f"{speed}/s")
+    return " ".join(parts)
+
+
+# The bar takes what the metrics leave (at least 8 columns); no elapsed/remaining times, which
+# would crowd the metrics out of an 80-column line.
+BAR_FORMAT = "{percentage:3.0f}%|{bar}| {postfix}"
 
 
 def _progress_bar(enabled: bool, total: int | None):
@@ -371,4 +388,4 @@ def _progress_bar(enabled: bool, total: int | None):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="step", dynamic_ncols=True, leave=True)
+    return tqdm(total=total, unit="step", dynamic_ncols=True, leave=True, bar_format=BAR_FORMAT)

@@ -250,8 +250,8 @@ def test_csv_headerless_and_task_detection(tmp_path):
     )
     t = load_csv(path, target=0)
     assert t.task == "regression" and t.y.dtype == np.float32 and t.y.shape == (3, 1)
-    t = load_csv(write(tmp_path, "a;b\n1;2\n", "semi.csv"), target="b", delimiter=";")
-    assert t.X.tolist() == [[1.0]]
+    t = load_csv(write(tmp_path, "a;b\n1;2\n3;4\n", "semi.csv"), target="b", delimiter=";")
+    assert t.X.tolist() == [[1.0], [3.0]]
 
 
 @pytest.mark.parametrize(

@@ -299,7 +299,7 @@ def load_dataset(
         synthetic = name in ("xor", "moons", "circles", "spiral")
         table = _synthetic_table(name, n_samples, noise, gen) if synthetic else _sklearn_table(name)
     elif path.suffix.lower() in (".csv", ".tsv", ".txt") or path.is_file():
-        table = load_csv(path, target, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+        table = load_csv(path, target, delimiter="\t" if path.suffix.lower() == ".tsv" else None)
     elif path.is_dir():
         return load_mnist(path, seed=seed, val_fraction=val_fraction, standardize=standardize)
     else:
@@ -336,6 +336,15 @@ def load_mnist(
                 f"{directory}: {prefix} images {images.shape} and labels "
                 f"{labels.shape} do not match (expected (n, rows, cols) and (n,))"
             )
+        if len(images) == 0 or images[0].size == 0:
+            raise DataError(f"{directory}: the {prefix} images {images.shape} hold no pixels")
+        if labels.dtype.kind == "f" or labels.min() < 0:
+            raise DataError(
+                f"{directory}: the {prefix} labels must be class numbers 0, 1, ...; "
+                f"they are {labels.dtype} from {labels.min()} to {labels.max()}"
+            )
+        if images.dtype.kind == "f" and np.abs(images).max() > np.finfo(np.float32).max:
+            raise DataError(f"{directory}: the {prefix} images hold values beyond float32's range")
         X = images.astype(np.float32) / 255.0
         parts[split] = (X.reshape(len(X), -1) if flatten else X[:, None], labels.astype(np.int64))
     (X, y), (X_test, y_test) = parts["train"], parts["test"]

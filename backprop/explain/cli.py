@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 import numpy as np
 
@@ -116,10 +117,17 @@ def main(args: argparse.Namespace) -> int:
             for n, f, t in rows:
                 print(f"{n:18s} {f:28s} {t}")
         return 0
+    if args.out is not None:
+        from pathlib import Path
+
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            print(f"backprop example: error: --out {out} is a file; give a folder", file=sys.stderr)
+            return 2
     try:
         res = examples.run(args.name, out_dir=args.out)
     except KeyError as e:
-        print(e.args[0])
+        print(f"backprop example: error: {e.args[0]}", file=sys.stderr)
         return 2
     if args.html:
         from .explore import explore
