@@ -387,6 +387,19 @@ class Tensor:
         self._data[...] = src._data if isinstance(src, Tensor) else src
         return self
 
+    # Composites defined in nn.functional (imported when called: nn sits above tensor).
+    def softmax(self, dim: int | None = None, dtype=None) -> Tensor:
+        """``bp.nn.functional.softmax(self, dim)``."""
+        from .nn.functional import softmax
+
+        return softmax(self, dim, dtype=dtype)
+
+    def log_softmax(self, dim: int | None = None, dtype=None) -> Tensor:
+        """``bp.nn.functional.log_softmax(self, dim)``."""
+        from .nn.functional import log_softmax
+
+        return log_softmax(self, dim, dtype=dtype)
+
 
 def tensor(data: Any, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
     """Make a tensor: Python floats and lists become float32, NumPy arrays keep their dtype.

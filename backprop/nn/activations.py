@@ -33,6 +33,10 @@ class Tanh(Module):
 class ReLU(Module):
     """``max(0, x)``"""
 
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace  # accepted for PyTorch's signature; outputs are new tensors
+
     def forward(self, input: Tensor) -> Tensor:
         return F.relu(input)
 
@@ -70,7 +74,7 @@ class Softplus(Module):
 class ELU(Module):
     """``x`` if ``x > 0`` else ``alpha (exp(x) - 1)``."""
 
-    def __init__(self, alpha: float = 1.0):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__()
         self.alpha = alpha
 
@@ -84,7 +88,7 @@ class ELU(Module):
 class LeakyReLU(Module):
     """``x`` if ``x > 0`` else ``negative_slope x``."""
 
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
         self.negative_slope = negative_slope
 
@@ -114,7 +118,7 @@ class PReLU(Module):
 class Softmax(Module):
     """``exp(x_i) / sum_j exp(x_j)`` along ``dim``."""
 
-    def __init__(self, dim: int = -1):
+    def __init__(self, dim: int | None = None):
         super().__init__()
         self.dim = dim
 
@@ -130,6 +134,127 @@ class LogSoftmax(Softmax):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim)
+
+
+class Softmin(Softmax):
+    """``softmax(-x)`` along ``dim``."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmin(input, self.dim)
+
+
+class _Elementwise(Module):
+    """An activation without parameters: ``forward`` is one function of ``bp.nn.functional``.
+    ``inplace`` is accepted for PyTorch's signature; outputs are always new tensors."""
+
+    _fn = staticmethod(lambda x: x)
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self)._fn(input)
+
+
+class SiLU(_Elementwise):
+    """``x sigmoid(x)``"""
+
+    _fn = staticmethod(F.silu)
+
+
+class Mish(_Elementwise):
+    """``x tanh(softplus(x))``"""
+
+    _fn = staticmethod(F.mish)
+
+
+class ReLU6(_Elementwise):
+    """``min(max(0, x), 6)``"""
+
+    _fn = staticmethod(F.relu6)
+
+
+class SELU(_Elementwise):
+    """``scale * elu(x, alpha)`` with the self-normalising constants."""
+
+    _fn = staticmethod(F.selu)
+
+
+class Hardswish(_Elementwise):
+    """``x relu6(x + 3) / 6``"""
+
+    _fn = staticmethod(F.hardswish)
+
+
+class Hardsigmoid(_Elementwise):
+    """``relu6(x + 3) / 6``"""
+
+    _fn = staticmethod(F.hardsigmoid)
+
+
+class LogSigmoid(_Elementwise):
+    """``log(sigmoid(x))``"""
+
+    _fn = staticmethod(F.logsigmoid)
+
+
+class Softsign(_Elementwise):
+    """``x / (1 + |x|)``"""
+
+    _fn = staticmethod(F.softsign)
+
+
+class Tanhshrink(_Elementwise):
+    """``x - tanh(x)``"""
+
+    _fn = staticmethod(F.tanhshrink)
+
+
+class Hardtanh(Module):
+    """``x`` clipped to ``[min_val, max_val]``."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+        super().__init__()
+        if min_val > max_val:
+            raise ValueError(
+                f"Hardtanh: min_val {min_val} cannot be greater than max_val {max_val}"
+            )
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class CELU(Module):
+    """``x`` if ``x > 0`` else ``alpha (exp(x / alpha) - 1)``."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.celu(input, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class Threshold(Module):
+    """``x`` where ``x > threshold``, else ``value``."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.threshold(input, self.threshold, self.value)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}"
 
 
 # Names the CLI and the checkpoint metadata use for the activations.

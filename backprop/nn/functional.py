@@ -14,6 +14,7 @@ give the same one.
 
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
@@ -22,6 +23,7 @@ from .. import ops
 from .. import random as _random
 from ..tensor import Tensor
 
+builtins_max = builtins.max
 _SQRT_2 = math.sqrt(2.0)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
@@ -45,10 +47,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return ops.linear(input, weight, bias)  # one fused node: matmul and bias, (batch, out)
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``.
 
     The mask comes from ``bp.random.default_generator()``, so ``bp.manual_seed`` fixes it.
+    ``inplace`` is accepted for PyTorch's signature; the result is always a new tensor.
 
     >>> import backprop as bp
     >>> import backprop.nn.functional as F
@@ -78,7 +81,7 @@ def tanh(input: Tensor) -> Tensor:
     return ops.tanh(input)
 
 
-def relu(input: Tensor) -> Tensor:
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """``max(0, x)``; the derivative at 0 is taken as 0, as in PyTorch."""
     return ops.relu(input)
 
@@ -113,7 +116,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return ops.where(z._data > threshold, input, soft)
 
 
-def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``x`` for ``x > 0``, else ``alpha (exp(x) - 1)``.
 
     ``exp`` sees ``min(x, 0)`` (via clip) so large inputs cannot overflow into the unused
@@ -123,7 +126,7 @@ def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
     return ops.where(input._data > 0, input, neg)
 
 
-def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """``x`` for ``x > 0``, else ``negative_slope * x``."""
     return ops.where(input._data > 0, input, input * negative_slope)
 
@@ -135,13 +138,267 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return ops.where(input._data > 0, input, input * weight)
 
 
+def _strict(input: Tensor, lo: float, hi: float) -> np.ndarray:
+    return (input._data > lo) & (input._data < hi)
+
+
+def hardtanh(
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
+    """``x`` clipped to ``[min_val, max_val]``; the derivative is 1 strictly inside, 0 at
+    and beyond the ends (PyTorch's choice at the kinks)."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val {min_val} cannot be greater than max_val {max_val}")
+    clipped = _const(input, np.clip(input._data, min_val, max_val))
+    return ops.where(_strict(input, min_val, max_val), input, clipped)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """``min(max(0, x), 6)``: ``hardtanh(x, 0, 6)``."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x sigmoid(x)`` (also called swish)."""
+    return input * ops.sigmoid(input)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x tanh(softplus(x))``."""
+    return input * ops.tanh(softplus(input))
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``scale * elu(x, alpha)`` with Klambauer et al.'s constants (self-normalising)."""
+    return elu(input, _SELU_ALPHA) * _SELU_SCALE
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` for ``x > 0``, else ``alpha (exp(x / alpha) - 1)``."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0")
+    neg = alpha * (ops.exp(ops.clip(input, max=0.0) * (1.0 / alpha)) - 1.0)
+    return ops.where(input._data > 0, input, neg)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x relu6(x + 3) / 6``: 0 below -3, ``x`` above 3, ``x (x + 3) / 6`` between
+    (derivative ``x/3 + 1/2`` strictly between; 0 at -3 and 1 at 3, as PyTorch)."""
+    x = input
+    middle = x * (x + 3.0) * (1.0 / 6.0)
+    out = ops.where(x._data < 3.0, middle, x)
+    return ops.where(x._data <= -3.0, _const(x, 0.0), out)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """``relu6(x + 3) / 6``: 0 at or below -3, 1 at or above 3, ``x/6 + 1/2`` between."""
+    x = input
+    out = ops.where(_strict(x, -3.0, 3.0), x * (1.0 / 6.0) + 0.5, _const(x, 0.0))
+    return ops.where(x._data >= 3.0, _const(x, 1.0), out)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """``log(sigmoid(x)) = -softplus(-x)``, stable for large ``|x|``."""
+    return -softplus(-input)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """``x / (1 + |x|)``."""
+    return input / (ops.abs(input) + 1.0)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """``x - tanh(x)``."""
+    return input - ops.tanh(input)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > threshold``, else ``value``."""
+    return ops.where(input._data > threshold, input, _const(input, value))
+
+
+# ---------------------------------------------------------------------------- normalisation
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
+    """``x / max(||x||_p, eps)`` along ``dim`` (unit vectors; zero vectors stay zero).
+
+    >>> import backprop as bp
+    >>> import backprop.nn.functional as F
+    >>> F.normalize(bp.tensor([[3.0, 4.0]])).tolist()
+    [[0.6000000238418579, 0.800000011920929]]
+    """
+    return input / _clamped_norm(input, p, dim, eps, keepdim=True)
+
+
+def _clamped_norm(x: Tensor, p: float, dim: int, eps: float, keepdim: bool) -> Tensor:
+    if p == 2:  # clamp the square: sqrt's derivative at 0 would be infinite
+        return ops.sqrt(ops.clip(ops.sum(x * x, dim=dim, keepdim=keepdim), min=eps * eps))
+    return ops.clip(ops.norm(x, p, dim, keepdim), min=eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """``x1 . x2 / (max(||x1||, eps) max(||x2||, eps))`` along ``dim`` (broadcasting)."""
+    n1 = _clamped_norm(x1, 2, dim, eps, keepdim=True)
+    n2 = _clamped_norm(x2, 2, dim, eps, keepdim=True)
+    return ops.sum((x1 / n1) * (x2 / n2), dim=dim)
+
+
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """``||x1 - x2 + eps||_p`` over the last dim."""
+    d = x1 - x2 + eps
+    return ops.norm(d, p, dim=-1, keepdim=keepdim)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Class indices to rows of 0s with a 1 at the index: shape ``(*tensor.shape, C)``,
+    int64, with ``C = max + 1`` when ``num_classes`` is -1.
+
+    >>> import backprop as bp
+    >>> import backprop.nn.functional as F
+    >>> F.one_hot(bp.tensor([0, 2]), 3).tolist()
+    [[1, 0, 0], [0, 0, 1]]
+    """
+    idx = np.asarray(tensor._data if isinstance(tensor, Tensor) else tensor)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot is only applicable to index tensors, got {idx.dtype}")
+    if idx.size and idx.min() < 0:
+        raise ValueError("one_hot: class values must be non-negative")
+    if num_classes == -1:
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    elif idx.size and idx.max() >= num_classes:
+        raise ValueError(f"one_hot: class values must be smaller than num_classes {num_classes}")
+    return Tensor._wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+def layer_norm(
+    input: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5
+) -> Tensor:
+    """``(x - mean) / sqrt(var + eps) * weight + bias`` over the last
+    ``len(normalized_shape)`` dims (biased variance, as PyTorch)."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[input.ndim - len(shape) :]) != shape:
+        raise ValueError(
+            f"layer_norm: normalized_shape {list(shape)} does not match the input's last dims "
+            f"{list(input.shape)}"
+        )
+    dims = tuple(range(input.ndim - len(shape), input.ndim))
+    mu = ops.mean(input, dim=dims, keepdim=True)
+    centred = input - mu
+    var = ops.mean(centred * centred, dim=dims, keepdim=True)
+    out = centred / ops.sqrt(var + eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean,
+    running_var,
+    weight=None,
+    bias=None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel (dim 1) over the batch (and any dims after the channel).
+
+    Training uses the batch's mean and biased variance and updates ``running_mean`` and
+    ``running_var`` in place (``(1 - momentum) old + momentum new``, the unbiased variance);
+    evaluation uses the running statistics.
+    """
+    if input.ndim < 2:
+        raise ValueError(
+            f"batch_norm: expected input of shape (N, C) or (N, C, L), got {input.shape}"
+        )
+    dims = (0,) + tuple(range(2, input.ndim))
+    shape = (1, -1) + (1,) * (input.ndim - 2)  # (1, C, 1...) broadcasts over the channel
+    if training:
+        n = input._data.size // input.shape[1]
+        if n <= 1:
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when training, got input "
+                f"of shape {tuple(input.shape)}"
+            )
+        mu = ops.mean(input, dim=dims, keepdim=True)
+        centred = input - mu
+        var = ops.mean(centred * centred, dim=dims, keepdim=True)
+        if running_mean is not None:
+            m = momentum
+            running_mean._data *= 1 - m
+            running_mean._data += m * mu._data.reshape(-1)
+            running_var._data *= 1 - m
+            running_var._data += m * var._data.reshape(-1) * (n / (n - 1))
+        out = centred / ops.sqrt(var + eps)
+    else:
+        rm = _const(input, running_mean._data.reshape(shape))
+        rv = _const(input, running_var._data.reshape(shape))
+        out = (input - rm) / ops.sqrt(rv + eps)
+    if weight is not None:
+        out = out * ops.reshape(weight, shape)
+    if bias is not None:
+        out = out + ops.reshape(bias, shape)
+    return out
+
+
+def embedding(
+    input,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm=None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input``; the row ``padding_idx`` gets no
+    gradient."""
+    idx = np.asarray(input._data if isinstance(input, Tensor) else input)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
+    num = weight.shape[0]
+    if idx.size and (idx.min() < -num or idx.max() >= num):
+        raise IndexError(f"embedding: index out of range for {num} embeddings")
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError(
+            "embedding: max_norm, scale_grad_by_freq and sparse are not supported"
+        )
+    out = weight[idx]
+    if padding_idx is not None:
+        keep = (idx != (padding_idx % num))[..., None]
+        out = ops.where(keep, out, Tensor._wrap(weight._data[idx]))
+    return out
+
+
 def _shift(input: Tensor, dim: int) -> Tensor:
     # Subtracting the max leaves softmax unchanged and keeps exp from overflowing. The max
     # is a constant here: its gradient would cancel exactly anyway.
     return input - Tensor._wrap(np.max(input._data, axis=dim, keepdims=True))
 
 
-def softmax(input: Tensor, dim: int = -1) -> Tensor:
+def _softmax_args(name: str, input: Tensor, dim, dtype) -> tuple[Tensor, int]:
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is None:  # PyTorch's implicit choice (deprecated there): 0 for 0-, 1- and 3-D
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    ndim = builtins_max(input.ndim, 1)
+    if not -ndim <= dim < ndim:
+        raise IndexError(
+            f"{name}: dim {dim} is out of range for a {input.ndim}-D tensor "
+            f"(expected to be in range of [{-ndim}, {ndim - 1}])"
+        )
+    return input, dim
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """``exp(x_i) / sum_j exp(x_j)`` along ``dim``.
 
     >>> import backprop as bp
@@ -149,162 +406,82 @@ def softmax(input: Tensor, dim: int = -1) -> Tensor:
     >>> F.softmax(bp.tensor([[0.0, 0.0]]), dim=1).tolist()
     [[0.5, 0.5]]
     """
+    input, dim = _softmax_args("softmax", input, dim, dtype)
+    if input.ndim == 0:
+        return softmax(ops.reshape(input, (1,)), 0).reshape(())
     e = ops.exp(_shift(input, dim))
     return e / ops.sum(e, dim=dim, keepdim=True)
 
 
-def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """``x_i - log sum_j exp(x_j)`` along ``dim``, stable for large logits."""
+    input, dim = _softmax_args("log_softmax", input, dim, dtype)
+    if input.ndim == 0:
+        return log_softmax(ops.reshape(input, (1,)), 0).reshape(())
     z = _shift(input, dim)
     return z - ops.log(ops.sum(ops.exp(z), dim=dim, keepdim=True))
 
 
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``softmax(-x)`` along ``dim``: the largest weight on the smallest entry."""
+    input, dim = _softmax_args("softmin", input, dim, dtype)
+    return softmax(-input, dim)
+
+
 # ---------------------------------------------------------------------------- losses
+# Kept in their own file (loss_functions.py) and re-exported here, where PyTorch has them.
+from .loss_functions import (  # noqa: E402
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 
-
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return ops.mean(loss)
-    if reduction == "sum":
-        return ops.sum(loss)
-    if reduction == "none":
-        return loss
-    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def _target(target, like: Tensor) -> Tensor:
-    if isinstance(target, Tensor):
-        return target
-    return Tensor._wrap(np.asarray(target, dtype=like._data.dtype))
-
-
-def _check_same_shape(name: str, input: Tensor, target: Tensor) -> None:
-    if input.shape != target.shape:
-        raise ValueError(
-            f"{name}: input has shape {tuple(input.shape)} but target has shape "
-            f"{tuple(target.shape)}; they must match (reshape one, e.g. target.reshape(-1, 1))"
-        )
-
-
-def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """``(input - target)^2``, averaged (or summed) over every element.
-
-    >>> import backprop as bp
-    >>> import backprop.nn.functional as F
-    >>> F.mse_loss(bp.tensor([1.0, 3.0]), bp.tensor([0.0, 0.0])).item()
-    5.0
-    """
-    target = _target(target, input)
-    _check_same_shape("mse_loss", input, target)
-    d = input - target
-    return _reduce(d * d, reduction)
-
-
-def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """``|input - target|``, averaged (or summed) over every element."""
-    target = _target(target, input)
-    _check_same_shape("l1_loss", input, target)
-    return _reduce(ops.abs(input - target), reduction)
-
-
-def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
-    """``-(y log p + (1 - y) log(1 - p))`` for probabilities ``p``; logs are clamped at -100
-    as in PyTorch so ``p = 0`` or ``1`` gives a finite loss."""
-    target = _target(target, input)
-    _check_same_shape("binary_cross_entropy", input, target)
-    log_p = ops.clip(ops.log(input), min=-100.0)
-    log_1mp = ops.clip(ops.log(1.0 - input), min=-100.0)
-    loss = -(target * log_p + (1.0 - target) * log_1mp)
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
-
-
-def binary_cross_entropy_with_logits(
-    input: Tensor, target, weight=None, reduction: str = "mean", pos_weight=None
-) -> Tensor:
-    """Binary cross-entropy of ``sigmoid(input)``, computed from the logits without overflow:
-    ``(1 - y) x + (1 + (pw - 1) y) softplus(-x)``, and ``softplus(-x) = max(-x, 0) +
-    log(1 + exp(-|x|))``."""
-    target = _target(target, input)
-    _check_same_shape("binary_cross_entropy_with_logits", input, target)
-    sp_neg = ops.maximum(-input, _const(input, 0.0)) + ops.log(1.0 + ops.exp(-ops.abs(input)))
-    if pos_weight is None:
-        loss = (1.0 - target) * input + sp_neg
-    else:
-        loss = (1.0 - target) * input + (1.0 + (pos_weight - 1.0) * target) * sp_neg
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
-
-
-def nll_loss(
-    input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean"
-) -> Tensor:
-    """``-input[n, target[n]]`` for log-probabilities ``input`` of shape (N, C) and class
-    indices ``target`` of shape (N,). With ``weight`` (one per class) the mean is weighted,
-    ``sum_n w_{y_n} l_n / sum_n w_{y_n}``, as PyTorch does; targets equal to ``ignore_index``
-    add nothing."""
-    t = np.asarray(target._data if isinstance(target, Tensor) else target)
-    if input.ndim == 1:  # one unbatched sample
-        input, t = ops.unsqueeze(input, 0), t.reshape(1)
-    if input.ndim != 2 or t.shape != input.shape[:1]:
-        raise ValueError(
-            f"nll_loss: expected input (N, C) and target (N,), got {tuple(input.shape)} "
-            f"and {tuple(t.shape)}"
-        )
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"nll_loss: target must hold class indices (integers), got {t.dtype}")
-    n, c = input.shape
-    valid = t != ignore_index
-    bad = valid & ((t < 0) | (t >= c))
-    if bad.any():
-        raise IndexError(f"nll_loss: target {int(t[bad][0])} is out of bounds for {c} classes")
-    safe = np.where(valid, t, 0)
-    picked = input[np.arange(n), safe]  # (N,)
-    if weight is None and valid.all():
-        return _reduce(-picked, reduction)
-    w = valid.astype(input._data.dtype)
-    if weight is not None:
-        w = w * np.asarray(weight._data if isinstance(weight, Tensor) else weight)[safe]
-    loss = -picked * _const(input, w)
-    if reduction == "mean":
-        return ops.sum(loss) / _const(input, w.sum())
-    return _reduce(loss, reduction)
-
-
-def cross_entropy(
-    input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean"
-) -> Tensor:
-    """Softmax cross-entropy from logits: ``nll_loss(log_softmax(input, 1), target)``.
-
-    ``target`` holds class indices (N,), or class probabilities of the input's shape.
-
-    >>> import backprop as bp
-    >>> import backprop.nn.functional as F
-    >>> round(F.cross_entropy(bp.tensor([[1000.0, 0.0]]), bp.tensor([1])).item(), 3)
-    1000.0
-    """
-    t = target._data if isinstance(target, Tensor) else np.asarray(target)
-    if (
-        weight is None
-        and input.ndim == 2
-        and t.dtype.kind in "iu"
-        and t.size
-        and 0 <= t.min()
-        and t.max() < input.shape[1]
-        and not (t == ignore_index).any()
-    ):  # the common case: one fused node
-        return ops.softmax_cross_entropy(
-            input, target if isinstance(target, Tensor) else t, reduction
-        )
-    logp = log_softmax(input, dim=1 if input.ndim > 1 else 0)
-    if t.dtype.kind == "f":  # probabilities
-        target = _target(target, input)
-        _check_same_shape("cross_entropy", input, target)
-        loss = -(target * logp)
-        if weight is not None:
-            loss = loss * weight
-        loss = ops.sum(loss, dim=-1)
-        return _reduce(loss, reduction)
-    return nll_loss(logp, t, weight, ignore_index, reduction)
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "batch_norm",
+    "celu",
+    "cosine_similarity",
+    "cross_entropy",
+    "dropout",
+    "elu",
+    "embedding",
+    "gelu",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "logsigmoid",
+    "mish",
+    "mse_loss",
+    "nll_loss",
+    "normalize",
+    "one_hot",
+    "pairwise_distance",
+    "prelu",
+    "relu",
+    "relu6",
+    "selu",
+    "sigmoid",
+    "silu",
+    "smooth_l1_loss",
+    "softmax",
+    "softmin",
+    "softplus",
+    "softsign",
+    "tanh",
+    "tanhshrink",
+    "threshold",
+]

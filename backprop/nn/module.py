@@ -57,6 +57,18 @@ def _name_parameter(p: Parameter, dotted: str) -> None:
         p._auto_name = True
 
 
+class StateDictError(KeyError, RuntimeError):
+    """``load_state_dict(strict=True)`` found missing or unexpected keys (a RuntimeError, as
+    PyTorch raises, and a KeyError)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class StateDictShapeError(ValueError, RuntimeError):
+    """A state dict entry whose shape differs from the model's (PyTorch's "size mismatch")."""
+
+
 class IncompatibleKeys(NamedTuple):
     missing_keys: list[str]
     unexpected_keys: list[str]
@@ -75,6 +87,7 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "training", True)
 
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
@@ -112,6 +125,11 @@ class Module:
                     )
                 (params if name in params else mods)[name] = None
             elif name in bufs:
+                if value is not None and not isinstance(value, Tensor):
+                    raise TypeError(
+                        f"cannot assign {type(value).__name__} as buffer '{name}' "
+                        "(Tensor or None expected)"
+                    )
                 bufs[name] = value
         object.__setattr__(self, name, value)
 
@@ -128,26 +146,76 @@ class Module:
         else:
             setattr(self, name, param)
 
-    def register_buffer(self, name: str, tensor: Tensor | None) -> None:
-        """A non-learnable tensor that is part of the state (saved in ``state_dict``)."""
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """A non-learnable tensor that is part of the module's state: moved by ``to()``, and
+        saved in ``state_dict`` unless ``persistent=False`` (BatchNorm's running statistics).
+
+        >>> import backprop as bp
+        >>> m = bp.nn.Module()
+        >>> m.register_buffer("steps", bp.zeros(1))
+        >>> [name for name, _ in m.named_buffers()], list(m.state_dict())
+        (['steps'], ['steps'])
+        """
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"buffer name must be a non-empty string without '.', got {name!r}")
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"cannot assign {type(tensor).__name__} object to buffer '{name}' "
+                "(Tensor or None required)"
+            )
         self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
         object.__setattr__(self, name, tensor)
 
     def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` as the child ``name`` (what ``self.name = module`` does)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._modules[name] = module
         object.__setattr__(self, name, module)
         if module is not None:
             for sub, p in module.named_parameters():
                 _name_parameter(p, f"{name}.{sub}")
 
+    def register_module(self, name: str, module: Module | None) -> None:
+        self.add_module(name, module)
+
+    def get_submodule(self, target: str) -> Module:
+        """The module at the dotted path ``target`` (``""`` is this module)."""
+        mod = self
+        for part in target.split(".") if target else []:
+            child = mod._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(mod).__name__} has no submodule '{part}'")
+            mod = child
+        return mod
+
+    def get_parameter(self, target: str) -> Parameter:
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._parameters:
+            raise AttributeError(f"{type(mod).__name__} has no parameter '{name}'")
+        return mod._parameters[name]
+
     # -- traversal ------------------------------------------------------------------------
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, memo=None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         """This module and every module below it, with dotted names (itself is ``""``)."""
+        if isinstance(memo, str):  # named_modules("prefix"), an older habit
+            memo, prefix = None, memo
         stack = [(prefix, self)]
-        seen: set[int] = set()
+        seen: set[int] = set(id(m) for m in memo) if memo else set()
         while stack:
             name, m = stack.pop()
-            if id(m) in seen:
+            if id(m) in seen and remove_duplicate:
                 continue
             seen.add(id(m))
             yield name, m
@@ -170,14 +238,14 @@ class Module:
             yield c
 
     def named_parameters(
-        self, prefix: str = "", recurse: bool = True
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Parameter]]:
         """``(name, parameter)`` pairs, each shared parameter once, in registration order."""
         seen: set[int] = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mname, m in mods:
             for k, p in m._parameters.items():
-                if p is None or id(p) in seen:
+                if p is None or (id(p) in seen and remove_duplicate):
                     continue
                 seen.add(id(p))
                 yield (f"{mname}.{k}" if mname else k), p
@@ -186,11 +254,23 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
-        for mname, m in self.named_modules(prefix):
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
+        """``(name, buffer)`` pairs (running statistics and the like), dotted as in
+        ``state_dict``."""
+        seen: set[int] = set()
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for mname, m in mods:
             for k, b in m._buffers.items():
-                if b is not None:
-                    yield (f"{mname}.{k}" if mname else k), b
+                if b is None or (id(b) in seen and remove_duplicate):
+                    continue
+                seen.add(id(b))
+                yield (f"{mname}.{k}" if mname else k), b
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
 
     def apply(self, fn) -> Module:
         """Call ``fn(m)`` on every submodule, then on this one (e.g. to initialise weights)."""
@@ -200,7 +280,19 @@ class Module:
         return self
 
     # -- state ----------------------------------------------------------------------------
-    def state_dict(self) -> OrderedDict[str, np.ndarray]:
+    def _state_items(self):
+        """``(dotted name, tensor)`` for each parameter and persistent buffer."""
+        for mname, m in self.named_modules():
+            for k, t in m._parameters.items():
+                if t is not None:
+                    yield (f"{mname}.{k}" if mname else k), t
+            for k, t in m._buffers.items():
+                if t is not None and k not in m._non_persistent_buffers_set:
+                    yield (f"{mname}.{k}" if mname else k), t
+
+    def state_dict(
+        self, *args, destination=None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict[str, np.ndarray]:
         """Parameters and buffers by dotted name as NumPy arrays (sharing memory, as PyTorch's
         tensors do). The keys and shapes are PyTorch's, so weights move between the two:
 
@@ -208,29 +300,23 @@ class Module:
         >>> sorted(bp.nn.Sequential(bp.nn.Linear(4, 3), bp.nn.ReLU()).state_dict())
         ['0.bias', '0.weight']
         """
-        out: OrderedDict[str, np.ndarray] = OrderedDict()
-        for mname, m in self.named_modules():
-            for registry in (m._parameters, m._buffers):
-                for k, t in registry.items():
-                    if t is not None:
-                        out[f"{mname}.{k}" if mname else k] = t._data
+        out = OrderedDict() if destination is None else destination
+        for name, t in self._state_items():
+            out[prefix + name] = t if keep_vars else t._data
         return out
 
-    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
+    def load_state_dict(
+        self, state_dict, strict: bool = True, assign: bool = False
+    ) -> IncompatibleKeys:
         """Copy arrays (NumPy, backprop or torch tensors) into the parameters, in place.
 
         With ``strict`` every key must match and every shape must agree.
         """
-        own = {}
-        for mname, m in self.named_modules():
-            for registry in (m._parameters, m._buffers):
-                for k, t in registry.items():
-                    if t is not None:
-                        own[f"{mname}.{k}" if mname else k] = t
+        own = dict(self._state_items())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
-            raise KeyError(
+            raise StateDictError(
                 f"load_state_dict: missing keys {missing}, unexpected keys {unexpected} "
                 f"for {type(self).__name__}"
             )
@@ -238,9 +324,11 @@ class Module:
             if k not in state_dict:
                 continue
             value = state_dict[k]
+            if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+                value = value.detach().cpu().numpy()
             arr = to_numpy(value._data if isinstance(value, Tensor) else np.asarray(value))
             if arr.shape != t._data.shape:
-                raise ValueError(
+                raise StateDictShapeError(
                     f"load_state_dict: '{k}' has shape {tuple(arr.shape)} in the state dict "
                     f"but {tuple(t._data.shape)} in the model"
                 )
@@ -249,8 +337,13 @@ class Module:
 
     # -- modes, gradients, dtype ----------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
-        for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+        """Training mode on (or off with ``mode=False``) here and in every child, each
+        through its own ``train`` (so a subclass's override runs)."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"training mode is expected to be boolean, got {mode!r}")
+        object.__setattr__(self, "training", mode)
+        for c in self.children():
+            c.train(mode)
         return self
 
     def eval(self) -> Module:
