@@ -1,0 +1,322 @@
+"""Training a run (new or resumed) into its directory, and evaluating a saved one."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import nn
+from .. import random as _random
+from ..checkpoint import save_checkpoint
+from ..tensor import Tensor
+from ..train import History, evaluate, fit
+from .build import (
+    architecture,
+    build_mlp,
+    check_memory,
+    finite_state,
+    load_splits,
+    loss_fn,
+    make_optimizer,
+    make_scheduler,
+)
+from .config import RunError, TrainConfig, settings
+from .store import (
+    CHECKPOINT_DIR,
+    RunLock,
+    best_weights,
+    check_new_run_dir,
+    check_state,
+    load_run,
+    read_run,
+    save_best,
+    write_outputs,
+)
+
+
+@dataclass
+class RunResult:
+    """What ``train_run`` produced: the directory, its files, the final metrics. ``model`` is
+    None when the run diverged before any usable epoch (``metrics["model_epoch"]`` is then
+    None too)."""
+
+    run_dir: Path
+    metrics: dict[str, Any]
+    history: History
+    files: dict[str, Path] = field(default_factory=dict)
+    model: nn.Module | None = None
+
+
+def _default_run_dir(dataset: str) -> Path:
+    stem = Path(dataset).stem if Path(dataset).exists() else dataset
+    return Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _check_dataset(cfg: TrainConfig) -> None:
+    from ..data import available_datasets
+
+    if cfg.dataset not in available_datasets() and not Path(cfg.dataset).exists():
+        raise RunError(
+            f"unknown dataset {cfg.dataset!r}: choose one of "
+            f"{', '.join(available_datasets())}, or give a CSV file or an MNIST directory"
+        )
+
+
+def train_run(
+    cfg: TrainConfig,
+    resume: str | os.PathLike | None = None,
+    changes: dict[str, Any] | None = None,
+) -> RunResult:
+    """Train as ``cfg`` says and write the run directory; with ``resume`` (a run directory),
+    continue that run from its last checkpoint instead, with its saved settings, up to
+    ``cfg.epochs``. ``changes`` (resume only) are settings to change from the next epoch
+    (lr, momentum, weight_decay, batch_size, epochs, patience, target_loss): they are
+    recorded in the history's ``changes``; architecture and data settings cannot change."""
+    if resume is not None:
+        return _resume(Path(resume), cfg, changes or {})
+    cfg.validate()
+    _check_dataset(cfg)
+    run_dir = Path(cfg.out) if cfg.out else _default_run_dir(cfg.dataset)
+    check_new_run_dir(run_dir)
+    if cfg.hidden:  # before the data: a model that cannot fit is refused at once
+        widths = {"in_features": 1, "hidden": list(cfg.hidden), "out_features": 1}
+        check_memory(widths, cfg.batch_size, cfg.optimizer)
+    _random.manual_seed(cfg.seed)
+    splits = load_splits(cfg)
+    arch = architecture(cfg, splits)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(run_dir)
+    try:
+        check_new_run_dir(run_dir)  # another writer may have finished in between
+        model = build_mlp(arch)
+        opt = make_optimizer(cfg, model.parameters())
+        sched = make_scheduler(cfg, opt)
+        return _train(cfg, run_dir, splits, arch, model, opt, sched, History())
+    finally:
+        lock.release()
+
+
+def _resume(run_dir: Path, overrides: TrainConfig, changes: dict[str, Any]) -> RunResult:
+    if not run_dir.is_dir():
+        read_run(run_dir)  # says what is wrong with it
+    lock = RunLock(run_dir, "train --resume")
+    try:
+        model_state, optim_state, meta = read_run(run_dir)
+        cfg = TrainConfig.from_dict(meta["config"])
+        fixed = [k for k in changes if settings()[k][1].resume == "fixed"]
+        if fixed:
+            flags = ", ".join(f"--{k.replace('_', '-')}" for k in fixed)
+            raise RunError(
+                f"{flags} cannot change when resuming {run_dir} (the saved run's architecture "
+                "and data are kept); train a new run with --out to change them"
+            )
+        for k, v in changes.items():
+            setattr(cfg, k, v)
+        cfg.progress, cfg.plots, cfg.out = overrides.progress, overrides.plots, str(run_dir)
+        if "epochs" not in changes and overrides.epochs != TrainConfig().epochs:
+            cfg.epochs = overrides.epochs  # train_run(cfg, resume=...) from Python
+        cfg.validate()
+        if meta["epoch"] > cfg.epochs:
+            raise RunError(
+                f"{run_dir} has already trained {meta['epoch']} epochs; give --epochs "
+                f"above {meta['epoch']} to continue it"
+            )
+        best_state, _ = best_weights(run_dir, model_state, meta, cfg.keep)
+        if best_state is model_state:  # best/ lags checkpoint/ (a crash between their saves)
+            save_best(
+                run_dir,
+                best_state,
+                meta["history"]["best_epoch"],
+                meta["history"]["best_val_loss"],
+                meta["architecture"],
+            )
+        splits = load_splits(cfg, meta["dataset"])
+        model = build_mlp(meta["architecture"])
+        check_state(model, model_state, run_dir / CHECKPOINT_DIR)
+        model.load_state_dict(model_state)
+        opt = make_optimizer(cfg, model.parameters())
+        if optim_state is not None:
+            opt.load_state_dict(optim_state)
+            for group in opt.param_groups:  # the changed settings apply from now on
+                for k in ("lr", "momentum", "weight_decay"):
+                    if k in changes and k in group:
+                        group[k] = changes[k]
+        sched = make_scheduler(cfg, opt)
+        if sched is not None and meta.get("scheduler"):
+            sched.load_state_dict(meta["scheduler"])
+            if "lr" in changes:
+                sched.base_lrs = [changes["lr"] for _ in sched.base_lrs]
+        _random.default_generator().bit_generator.state = meta["rng_state"]
+        try:
+            hist = History.from_dict(meta["history"])
+        except TypeError as e:
+            raise RunError(f"{run_dir / CHECKPOINT_DIR}: the history is damaged ({e})") from None
+        if hist.stopped == "epochs" and hist.epoch and hist.epoch[-1] < cfg.epochs:
+            hist.stopped = ""
+        if changes:
+            old = TrainConfig.from_dict(meta["config"])
+            hist.changes.append(
+                {
+                    "epoch": meta["epoch"] + 1,
+                    **{k: [getattr(old, k), v] for k, v in changes.items()},
+                }  # fmt: skip
+            )
+            if (
+                hist.stopped
+                and hist.stopped != "epochs"
+                and changes.keys() & {"patience", "target_loss", "epochs"}
+            ):
+                hist.stopped = ""  # new stopping rules: train on
+        return _train(
+            cfg, run_dir, splits, meta["architecture"], model, opt, sched, hist, best_state or {}
+        )
+    finally:
+        lock.release()
+
+
+def _diverged(hist: History) -> bool:
+    return hist.stopped.startswith("diverged")
+
+
+def _train(cfg, run_dir, splits, arch, model, opt, sched, hist, best=None) -> RunResult:
+    loss = loss_fn(cfg.loss, splits.task)
+    if not len(splits.X_val):
+        cfg.keep = "last"  # no validation loss to choose by
+    config = {**cfg.to_dict(), "out": str(run_dir)}
+    keep_best = cfg.keep == "best"
+    best = best if best is not None else {}
+    saved: list[int] = []  # the epochs whose state checkpoint/ holds
+
+    def save(epoch: int, h: History) -> None:
+        if _diverged(h):  # a non-finite model is never saved: checkpoint/ keeps the last good
+            return
+        meta = {
+            "architecture": arch,
+            "config": config,
+            "epoch": epoch,
+            "seed": cfg.seed,
+            "dataset": splits.info(),
+            "history": h.to_dict(),
+            "metrics": {
+                k: v[-1]
+                for k, v in asdict(h).items()
+                if isinstance(v, list) and k not in ("epoch", "seconds", "changes") and v
+            },
+            "scheduler": sched.state_dict() if sched is not None else None,
+            "rng_state": _random.default_generator().bit_generator.state,
+        }
+        save_checkpoint(run_dir / CHECKPOINT_DIR, model.state_dict(), opt.state_dict(), meta)
+        saved.append(epoch)
+        # After checkpoint/: a crash between the two saves leaves best/ older than the
+        # history's best_epoch, which is then checkpoint/'s own epoch (see best_weights).
+        if keep_best and h.best_epoch == epoch and best:
+            save_best(run_dir, best, epoch, h.best_val_loss, arch)
+
+    t0 = time.perf_counter()
+    hist = fit(
+        model,
+        loss,
+        opt,
+        (splits.X_train, splits.y_train),
+        val_data=(splits.X_val, splits.y_val) if len(splits.X_val) else None,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        target_loss=cfg.target_loss,
+        patience=cfg.patience,
+        scheduler=sched,
+        history=hist,
+        on_epoch_end=save,
+        progress=cfg.progress,
+        compile=cfg.compile,
+        target_standardizer=splits.target_standardizer,
+        restore_best=keep_best,
+        best_state=best,
+    )
+    seconds = time.perf_counter() - t0
+    model_epoch: int | None = hist.best_epoch if keep_best and best else hist.epoch[-1]
+    if _diverged(hist) and not (keep_best and best):
+        # the last epoch's model is not finite: fall back to the last one checkpoint/ holds
+        model_epoch = None
+        if (run_dir / CHECKPOINT_DIR).exists():
+            state, _, meta = read_run(run_dir)
+            if finite_state(state):
+                model.load_state_dict(state)
+                model_epoch = meta["epoch"]
+    if model_epoch is not None:
+        metrics = _final_metrics(model, loss, splits, hist)
+    else:
+        metrics = {"dataset": splits.name, "task": splits.task, **_stop_info(hist)}
+    metrics.update(model_epoch=model_epoch, keep=cfg.keep, seconds=seconds)
+    files = write_outputs(run_dir, cfg, hist, metrics)
+    return RunResult(run_dir, metrics, hist, files, model if model_epoch is not None else None)
+
+
+def _stop_info(hist: History) -> dict[str, Any]:
+    return {
+        "epochs_run": hist.epoch[-1] if hist.epoch else 0,
+        "best_epoch": hist.best_epoch,
+        "stopped": hist.stopped,
+    }
+
+
+def _final_metrics(model, loss, splits, hist: History) -> dict[str, Any]:
+    """Loss per split (in the targets' original units) and accuracy, or R^2 for regression."""
+    metrics: dict[str, Any] = {"dataset": splits.name, "task": splits.task}
+    for split in ("train", "val", "test"):
+        X, y = getattr(splits, f"X_{split}"), getattr(splits, f"y_{split}")
+        r = (
+            evaluate(model, loss, (X, y), target_standardizer=splits.target_standardizer)
+            if len(X)
+            else {"loss": math.nan, "accuracy": math.nan}
+        )
+        metrics[f"{split}_loss"] = r["loss"]
+        if splits.task == "classification":
+            metrics[f"{split}_accuracy"] = r["accuracy"]
+        else:
+            metrics[f"{split}_r2"] = _r2(model, X, y) if len(X) > 1 else math.nan
+    metrics.update(_stop_info(hist))
+    return metrics
+
+
+def _r2(model, X: np.ndarray, y: np.ndarray) -> float:
+    """1 - SSE/SST averaged over outputs: 0 for predicting the split's mean, 1 for perfect.
+    (Unchanged by standardising the targets, so computed on them directly.)"""
+    from ..autograd import no_grad
+
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            out = model(Tensor(X))._data.astype(np.float64)
+    finally:
+        model.train(was_training)
+    y = np.asarray(y, np.float64)
+    sse, sst = ((y - out) ** 2).sum(0), ((y - y.mean(0)) ** 2).sum(0)
+    return float(np.mean(1 - sse / np.where(sst > 0, sst, np.nan)))
+
+
+def evaluate_run(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """Loss and accuracy (R^2 for regression) of a saved run's model on its dataset's train,
+    val and test splits (the same splits: they are determined by the dataset and the seed);
+    the same metrics as ``train_run``'s, losses in the targets' original units."""
+    model, meta = load_run(run_dir)
+    cfg = TrainConfig.from_dict(meta["config"])
+    splits = load_splits(cfg, meta["dataset"])
+    if splits.num_features != meta["architecture"]["in_features"]:
+        raise RunError(
+            f"{cfg.dataset} now has {splits.num_features} features but the model of "
+            f"{run_dir} takes {meta['architecture']['in_features']}: the data changed"
+        )
+    hist = History.from_dict(meta["history"])
+    metrics = _final_metrics(model, loss_fn(cfg.loss, splits.task), splits, hist)
+    keep = meta["config"].get("keep", "last")
+    metrics.update(checkpoint_epoch=meta["epoch"], model_epoch=meta["model_epoch"], keep=keep)
+    if meta.get("model_note"):
+        metrics.update(keep="last", note=meta["model_note"])
+    return metrics
