@@ -1,68 +1,70 @@
-"""What every benchmark shares: a fair BLAS environment, interleaved timing, medians.
+"""What every benchmark shares: the user's environment, one process per contender, medians.
 
-Timing is interleaved: each repetition runs every contender once, in turn, so a slow spell of
-the machine (another process, a frequency change) hits all of them alike. A contender's figure
-is the median over repetitions of its per-step time; min and max are kept for the table.
+Each contender of each workload runs in a fresh Python process (``benchmarks.worker``), started
+with the environment the user has, so what it measures is what a user's script gets: its own
+BLAS threads, nobody else's. Rounds alternate: round 1 runs every contender once, in turn, then
+round 2, and so on, so a slow spell of the machine (other work, a frequency change) hits all of
+them alike. A contender's figure is the median over all its timing blocks of all rounds.
 """
 
 from __future__ import annotations
 
-import gc
+import json
 import os
 import statistics
+import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-# Some machines set these so that old OpenBLAS builds pick a safe kernel; they slow a current
-# NumPy (and the peers that use OpenBLAS) down. The benchmark process runs without them, for
-# every contender alike; tests and CI keep whatever the machine sets.
+ROOT = Path(__file__).resolve().parents[1]
+
+# The one change to the user's environment. Some build machines set these so that old OpenBLAS
+# builds pick a safe kernel; a current OpenBLAS then picks a slower kernel than it would on this
+# CPU (for NumPy and for every peer that uses OpenBLAS alike). They are a property of the build
+# machine, not of a user's setup, so the worker processes run without them. Nothing else is set:
+# no thread counts, no OPENBLAS_THREAD_TIMEOUT.
 BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
-# OpenBLAS's worker threads spin for about 0.1 s after each call before they sleep; in a process
-# that alternates NumPy with PyTorch (MKL and OpenMP threads of its own) they take the cores from
-# PyTorch's threads and triple its time. 2**4 cycles makes them sleep at once. Set for the
-# benchmark process only, where every contender shares it.
-THREAD_TIMEOUT = ("OPENBLAS_THREAD_TIMEOUT", "4")
+def user_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in BLAS_OVERRIDES}
 
 
-def reexec_without_blas_overrides() -> None:
-    """Restart this process without the OpenBLAS overrides (before NumPy is imported)."""
-    if "numpy" in sys.modules or os.environ.get("BACKPROP_BENCH_CHILD"):
-        return
-    env = {k: v for k, v in os.environ.items() if k not in BLAS_OVERRIDES}
-    env["BACKPROP_BENCH_UNSET"] = ",".join(k for k in BLAS_OVERRIDES if k in os.environ)
-    env.setdefault(*THREAD_TIMEOUT)
-    env["BACKPROP_BENCH_CHILD"] = "1"
-    os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], env)
+def unset_overrides() -> list[str]:
+    return [k for k in BLAS_OVERRIDES if k in os.environ]
 
 
-def blas_info() -> str:
-    """One line per BLAS/OpenMP library loaded: which kernel and how many threads."""
-    from threadpoolctl import threadpool_info
+def in_process(kind: str, name: str, **args) -> dict:
+    """Run one contender in a fresh process; its JSON report."""
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.worker", kind, name, json.dumps(args)],
+        cwd=ROOT,
+        env=user_env(),
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode:
+        raise RuntimeError(f"{kind} / {name} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
-    lines = []
-    for info in threadpool_info():
-        lines.append(
-            f"{info.get('internal_api')} {info.get('version')} "
-            f"kernel={info.get('architecture', '-')} threads={info.get('num_threads')} "
-            f"({os.path.basename(info.get('filepath', ''))})"
-        )
-    unset = os.environ.get("BACKPROP_BENCH_UNSET")
-    if unset:
-        lines.append(f"unset for this run (all contenders alike): {unset}")
-    if os.environ.get(THREAD_TIMEOUT[0]):
-        lines.append(f"{THREAD_TIMEOUT[0]}={os.environ[THREAD_TIMEOUT[0]]} (idle threads sleep)")
-    return "\n".join(lines)
+
+def pools_str(report: dict) -> str:
+    """The BLAS/OpenMP libraries a contender ran with: kernel and threads (threadpoolctl)."""
+    parts = []
+    for p in report.get("pools", []):
+        kernel = f" {p['kernel']}" if p.get("kernel") else ""
+        parts.append(f"{p['api']}{kernel} x{p['threads']} ({p['lib']})")
+    if "torch_threads" in report:
+        parts.append(f"torch x{report['torch_threads']}")
+    return "; ".join(parts) or "-"
 
 
 @dataclass
 class Result:
     name: str
-    times: list[float] = field(default_factory=list)  # seconds per step, one per repetition
-    note: str = ""
+    times: list[float] = field(default_factory=list)  # one per timing block, all rounds
+    pools: str = ""
 
     @property
     def median(self) -> float:
@@ -77,53 +79,32 @@ class Result:
         return max(self.times)
 
 
-def per_step(fn: Callable[[], object], steps: int, collect: str | None = None) -> float:
-    """Seconds per call of ``fn``.
-
-    ``collect="clean"``: the heap starts clean (an untimed ``gc.collect()``), so no garbage of
-    another contender is collected inside this timing. ``collect="own"``: the same, and the
-    timing ends with a timed ``gc.collect()``, so the contender also pays for collecting the
-    garbage it made itself (its steady-state cost in a training loop).
-    """
-    if collect:
-        gc.collect()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        fn()
-    if collect == "own":
-        gc.collect()
-    return (time.perf_counter() - t0) / steps
-
-
-def interleaved(
-    contenders: dict[str, Callable[[], object]],
-    steps: int,
-    reps: int,
-    warmup: int = 2,
-    pause: float = 0.0,
-    collect: str | None = None,
-) -> dict[str, Result]:
-    """Time each contender ``reps`` times, in turn, ``steps`` calls per timing.
-
-    ``pause`` (seconds) is slept before each timing. Multithreaded BLAS libraries keep their
-    worker threads spinning for a while after a call (OpenBLAS about 0.1 s); without a pause
-    those spinning threads of one library steal the cores from the next contender's threads.
-    """
-    results = {name: Result(name) for name in contenders}
-    for fn in contenders.values():
-        for _ in range(warmup):
-            fn()
-    for _ in range(reps):
-        for name, fn in contenders.items():
-            if pause:
-                time.sleep(pause)
-            results[name].times.append(per_step(fn, steps, collect))
-    return results
+def rounds(
+    kind: str, names: list[str], n_rounds: int, keys: tuple[str, ...] = ("times",), **args
+) -> tuple[dict[str, dict[str, Result]], list[str]]:
+    """``n_rounds`` alternating rounds of every contender, each in its own process. Returns,
+    for each of ``keys`` (the lists of seconds the worker reports), the results by contender,
+    and the contenders skipped (their library is not installed)."""
+    results = {k: {n: Result(n) for n in names} for k in keys}
+    skipped: dict[str, str] = {}
+    for _ in range(n_rounds):
+        for n in names:
+            if n in skipped:
+                continue
+            rep = in_process(kind, n, **args)
+            if "skipped" in rep:
+                skipped[n] = rep["skipped"]
+                continue
+            for k in keys:
+                results[k][n].times += rep[k] or []
+                results[k][n].pools = pools_str(rep)
+    for k in keys:
+        for n in skipped:
+            del results[k][n]
+        for n in [n for n, r in results[k].items() if not r.times]:
+            del results[k][n]
+    return results, [f"{n} ({lib})" for n, lib in skipped.items()]
 
 
 def fmt_ms(r: Result) -> str:
     return f"{r.median * 1e3:.3f} ({r.min * 1e3:.3f}-{r.max * 1e3:.3f})"
-
-
-def fmt_us(r: Result) -> str:
-    return f"{r.median * 1e6:.2f} ({r.min * 1e6:.2f}-{r.max * 1e6:.2f})"

@@ -31,7 +31,13 @@ def step_peak_bytes(step) -> int:
 
 def import_rss_bytes() -> int:
     """Resident memory added by ``import backprop`` in a fresh interpreter."""
+    from benchmarks.common import user_env
+
     out = subprocess.run(
-        [sys.executable, "-c", _IMPORT_COST], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _IMPORT_COST],
+        env=user_env(),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return int(out.stdout.strip())

@@ -163,14 +163,6 @@ def make_backprop_unfused(sizes, batch):
     return step
 
 
-def make_backprop_compiled(sizes, batch):
-    import backprop as bp
-
-    loss_fn, opt, x, y = _bp_model(sizes, batch)
-    compiled = bp.compile(loss_fn)  # runs backward itself
-    return _sgd_step(opt, lambda: compiled(x, y), backward=False)
-
-
 def make_torch(sizes, batch):
     import torch
 
@@ -286,7 +278,6 @@ CONTENDERS = {
     "GEMM-only floor": make_gemm_floor,
     "hand-written NumPy": make_numpy,
     "backprop eager": make_backprop,
-    "backprop compiled": make_backprop_compiled,
     "backprop eager, unfused": make_backprop_unfused,
     "PyTorch eager": make_torch,
     "JAX jit": make_jax,
