@@ -30,10 +30,11 @@ from .autograd import (
     no_grad,
     set_grad_enabled,
 )
+from .backend import get_num_threads as get_num_threads
+from .backend import set_num_threads as set_num_threads
 from .checkpoint import CheckpointError as CheckpointError
 from .checkpoint import load_checkpoint as load_checkpoint
 from .checkpoint import save_checkpoint as save_checkpoint
-from .compile import CompileWarning, compile
 from .data import load_dataset as load_dataset
 from .explain import check, draw, explain, explore, summary, textbook, to_dot, trace
 from .gradcheck import GradcheckError, gradcheck

@@ -146,3 +146,43 @@ def available_memory() -> int | None:
         except OSError:
             continue
     return avail
+
+
+# ------------------------------------------------------------------------------- threads
+# NumPy's BLAS (OpenBLAS in the wheels, or MKL) runs the matmuls with a pool of threads, one
+# per core by default. threadpoolctl changes that pool's size at run time, whatever the library.
+
+
+def _blas_pools():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController().select(user_api="blas")
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads for the BLAS that runs the matrix products (PyTorch's name).
+
+    Applied with threadpoolctl to every BLAS library loaded in the process (NumPy's, and
+    SciPy's when loaded), for the rest of the process. The default is what NumPy would use:
+    its BLAS's own choice (one thread per core, or ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS``
+    when set).
+
+    >>> import backprop as bp
+    >>> before = bp.get_num_threads()
+    >>> bp.set_num_threads(1)
+    >>> bp.get_num_threads()
+    1
+    >>> bp.set_num_threads(before)
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive whole number of threads, got {n!r}")
+    _blas_pools().limit(limits=int(n))
+
+
+def get_num_threads() -> int:
+    """The number of threads NumPy's BLAS uses for matrix products (PyTorch's name)."""
+    pools = _blas_pools().lib_controllers
+    if not pools:  # a NumPy without a threaded BLAS
+        return 1
+    mine = [p for p in pools if "numpy" in p.filepath] or pools
+    return int(mine[0].num_threads)

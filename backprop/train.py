@@ -186,16 +186,6 @@ def evaluate(
     return {"loss": total / n, "accuracy": correct / n if classify else math.nan}
 
 
-def _compiled_step(model: Module, loss_fn: Callable):
-    from .compile import compile as compile_step
-
-    def loss_and_output(x, y):
-        out = model(x)
-        return loss_fn(out, y), out
-
-    return compile_step(loss_and_output)
-
-
 def fit(
     model: Module,
     loss_fn: Callable,
@@ -213,7 +203,6 @@ def fit(
     history: History | None = None,
     on_epoch_end: Callable[[int, History], None] | None = None,
     progress: bool = True,
-    compile: bool = False,  # noqa: A002 - the CLI's --compile
     target_standardizer: Standardizer | None = None,
     restore_best: bool = False,
     best_state: dict[str, Any] | None = None,
@@ -225,9 +214,7 @@ def fit(
     reproducible). ``epochs`` is the last epoch number to run: pass the ``history`` of an
     interrupted run and ``fit`` continues after its last epoch. ``on_epoch_end(epoch,
     history)`` runs after each epoch (the CLI saves a checkpoint there). ``progress`` shows a
-    tqdm bar with the loss and speed. ``compile`` runs each step through ``bp.compile``: traced
-    once, then replayed (it falls back to eager steps, with a warning, for a dynamic graph such
-    as dropout's, and for a last batch of another size). ``target_standardizer``: the losses
+    tqdm bar with the loss and speed. ``target_standardizer``: the losses
     recorded (and compared with ``target_loss``) are in the targets' original units.
 
     ``restore_best``: at the end, load the weights of ``history.best_epoch`` (the lowest
@@ -263,7 +250,6 @@ def fit(
     steps = len(loader) if hasattr(loader, "__len__") else None
     bar = _progress_bar(progress, (epochs - start + 1) * steps if steps else None)
     stale = _epochs_since_best(hist)
-    step = _compiled_step(model, loss_fn) if compile else None
     reported_loss = _original_units(loss_fn, target_standardizer)
     try:
         for epoch in range(start, epochs + 1):
@@ -273,14 +259,10 @@ def fit(
             norms = np.zeros(len(layers))
             n_steps = 0
             for x, y in loader:
-                if step is not None:  # forward and backward, replayed
-                    optimizer.zero_grad()
-                    loss, out = step(x, y)
-                else:
-                    out = model(x)  # forward: (batch, outputs)
-                    loss = loss_fn(out, y)
-                    optimizer.zero_grad()
-                    loss.backward()  # backward: every parameter's .grad
+                out = model(x)  # forward: (batch, outputs)
+                loss = loss_fn(out, y)
+                optimizer.zero_grad()
+                loss.backward()  # backward: every parameter's .grad
                 for i, (_, params) in enumerate(layers):
                     norms[i] += math.sqrt(
                         sum(float(np.vdot(p._grad, p._grad)) for p in params if p._grad is not None)

@@ -11,6 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+import backprop as bp
+
 ROOT = Path(__file__).resolve().parents[1]
 
 _STEP_TIME = """
@@ -55,3 +59,29 @@ def test_large_mlp_step_is_within_2x_of_hand_written_numpy():
     assert t_ours < 2 * t_hand, (
         f"backprop step {t_ours * 1e3:.2f} ms vs hand-written NumPy {t_hand * 1e3:.2f} ms"
     )
+
+
+def _numpy_blas_threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    pools = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    mine = [i for i in pools if "numpy" in i["filepath"]] or pools
+    return mine[0]["num_threads"]
+
+
+def test_set_num_threads_sets_the_blas_pool_and_get_reads_it():
+    before = bp.get_num_threads()
+    assert before == _numpy_blas_threads()  # the default: what NumPy's BLAS chose
+    try:
+        bp.set_num_threads(1)
+        assert bp.get_num_threads() == 1
+        assert _numpy_blas_threads() == 1  # the pool itself, read independently
+    finally:
+        bp.set_num_threads(before)
+    assert _numpy_blas_threads() == before
+
+
+def test_set_num_threads_refuses_nonsense():
+    for bad in (0, -2, 1.5, "2", True):
+        with pytest.raises(ValueError, match="positive whole number"):
+            bp.set_num_threads(bad)

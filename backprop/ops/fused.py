@@ -22,11 +22,9 @@ class Linear(Function):
         "d(A@B^T+C)/dC: dL/dC = sum over rows of dL/dY",
     )
 
-    out = None  # a buffer to write into, set by backprop.compile for replays
-
     def forward(self, x, w, b):
         self.saved = (x, w)
-        y = np.matmul(x, w.T, out=self.out)  # w.T is a view: BLAS reads it as is, no copy
+        y = np.matmul(x, w.T)  # w.T is a view: BLAS reads it as is, no copy
         if b is not None:
             y += b  # in place: the matmul's result is ours
         return y
@@ -51,12 +49,11 @@ class SoftmaxCrossEntropy(Function):
 
     name = "softmax_cross_entropy"
     formulas = ("d CE(softmax(A), t)/dA = softmax(A) - onehot(t)  (divided by n for the mean)", "")
-    rows = np.arange(0)  # the row indices, kept by a node that a compiled step replays
 
     def forward(self, logits, target, reduction):
         # ufunc reductions called directly: the ndarray methods add a Python layer per call
         z = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
-        rows = self.rows if len(self.rows) == z.shape[0] else np.arange(z.shape[0])
+        rows = np.arange(z.shape[0])
         picked = z[rows, target]  # a copy: the shifted logit of each row's class
         np.exp(z, out=z)  # z now holds exp(z - max)
         total = np.add.reduce(z, axis=-1, keepdims=True)
