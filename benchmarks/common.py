@@ -49,6 +49,18 @@ def in_process(kind: str, name: str, **args) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def extract_backprop(rev: str, into: str) -> str | None:
+    """The ``backprop`` package as it was at git revision ``rev``, unpacked under ``into``
+    (for a before/after in one run); None when this is not a git checkout holding ``rev``."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", rev, "backprop"], cwd=ROOT, capture_output=True
+    )
+    if archive.returncode:
+        return None
+    subprocess.run(["tar", "-x", "-C", into], input=archive.stdout, check=True)
+    return into
+
+
 def pools_str(report: dict) -> str:
     """The BLAS/OpenMP libraries a contender ran with: kernel and threads (threadpoolctl)."""
     parts = []
@@ -80,18 +92,30 @@ class Result:
 
 
 def rounds(
-    kind: str, names: list[str], n_rounds: int, keys: tuple[str, ...] = ("times",), **args
+    kind: str,
+    names: list[str],
+    n_rounds: int,
+    keys: tuple[str, ...] = ("times",),
+    before: tuple[str, str, str] | None = None,
+    **args,
 ) -> tuple[dict[str, dict[str, Result]], list[str]]:
     """``n_rounds`` alternating rounds of every contender, each in its own process. Returns,
     for each of ``keys`` (the lists of seconds the worker reports), the results by contender,
-    and the contenders skipped (their library is not installed)."""
+    and the contenders skipped (their library is not installed). ``before``: (label, contender,
+    path) adds contender ``label``, ``contender`` run with the older backprop found at
+    ``path``."""
+    runs = [(n, n, {}) for n in names]
+    if before:
+        label, contender, path = before
+        names = [*names, label]
+        runs.append((label, contender, {"backprop_from": path}))
     results = {k: {n: Result(n) for n in names} for k in keys}
     skipped: dict[str, str] = {}
     for _ in range(n_rounds):
-        for n in names:
+        for n, contender, extra in runs:
             if n in skipped:
                 continue
-            rep = in_process(kind, n, **args)
+            rep = in_process(kind, contender, **args, **extra)
             if "skipped" in rep:
                 skipped[n] = rep["skipped"]
                 continue

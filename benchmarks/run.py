@@ -81,9 +81,17 @@ class Report:
             self.pools.setdefault(name, r.pools)
 
 
-def bench_mlp(rep: Report, sizes, batch, steps, n_rounds) -> dict:
+def bench_mlp(rep: Report, sizes, batch, steps, n_rounds, before=None) -> dict:
+    old = (f"backprop eager, before ({before[0]})", "backprop eager", before[1]) if before else None
     got, skipped = common.rounds(
-        "mlp", list(mlp.CONTENDERS), n_rounds, sizes=sizes, batch=batch, steps=steps, blocks=5
+        "mlp",
+        list(mlp.CONTENDERS),
+        n_rounds,
+        before=old,
+        sizes=sizes,
+        batch=batch,
+        steps=steps,
+        blocks=5,
     )
     res = got["times"]
     rep.ran_with(res)
@@ -222,6 +230,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", metavar="PATH", help="replace the generated block of this file")
     ap.add_argument("--quick", action="store_true", help="fewer rounds")
+    ap.add_argument(
+        "--before",
+        metavar="REV",
+        help="also time the MLP steps with backprop as it was at this git revision",
+    )
     args = ap.parse_args(argv)
     n_rounds = 2 if args.quick else 3
 
@@ -243,8 +256,16 @@ def main(argv=None) -> int:
         + f"; {n_rounds} alternating rounds; medians of all timing blocks."
     )
     rep.out()
-    big = bench_mlp(rep, *LARGE, steps=20, n_rounds=n_rounds)
-    small = bench_mlp(rep, *SMALL, steps=500, n_rounds=n_rounds)
+    old_tree = tempfile.TemporaryDirectory(prefix="backprop-before-")
+    before = None
+    if args.before:
+        path = common.extract_backprop(args.before, old_tree.name)
+        before = (args.before, path) if path else None
+        if not path:
+            rep.out(f"(no revision {args.before} in this checkout: no before row)\n")
+    big = bench_mlp(rep, *LARGE, steps=20, n_rounds=n_rounds, before=before)
+    small = bench_mlp(rep, *SMALL, steps=500, n_rounds=n_rounds, before=before)
+    old_tree.cleanup()
     ch = bench_chain(rep, n_rounds)
     tr = bench_train(rep, n_rounds)
     mg = bench_micrograd(rep, 2 if args.quick else 3)

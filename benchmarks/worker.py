@@ -101,6 +101,9 @@ KINDS = {"mlp": mlp, "chain": chain, "micrograd": micrograd, "memory": memory, "
 
 def main(argv: list[str]) -> int:
     kind, name, args = argv[0], argv[1], json.loads(argv[2]) if len(argv) > 2 else {}
+    old = args.pop("backprop_from", None)
+    if old:  # an older backprop (benchmarks.run --before): its package ahead of this one
+        sys.path.insert(0, old)
     try:
         out = KINDS[kind](name, **args)
     except ImportError as e:
