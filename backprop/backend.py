@@ -14,6 +14,7 @@ through the functions below, which pick the library from the array they are give
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -177,6 +178,21 @@ def set_num_threads(n: int) -> None:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive whole number of threads, got {n!r}")
     _blas_pools().limit(limits=int(n))
+
+
+@contextmanager
+def blas_threads(n: int | None):
+    """``set_num_threads(n)`` for a ``with`` block, the previous count restored after it;
+    ``None`` leaves the count as it is."""
+    if n is None:
+        yield
+        return
+    before = get_num_threads()
+    set_num_threads(n)
+    try:
+        yield
+    finally:
+        set_num_threads(before)
 
 
 def get_num_threads() -> int:

@@ -78,7 +78,7 @@ def add_train_parser(sub) -> argparse.ArgumentParser:
             continue
         flag = s.flag or ("--no-" if s.negate else "--") + name.replace("_", "-")
         kw: dict = {"dest": name, "default": argparse.SUPPRESS}
-        if isinstance(default, bool):  # a switch: --compile sets True, --no-plots False
+        if isinstance(default, bool):  # a switch: --no-plots sets False
             p.add_argument(flag, help=s.help, action="store_const", const=not s.negate, **kw)
             continue
         help_text = f"{s.help} (default: {_shown(default, s)})"
@@ -104,7 +104,11 @@ def cmd_train(args) -> int:
 
     given = {k: v for k, v in vars(args).items() if k in settings()}
     if args.resume:
-        cfg = TrainConfig(progress=given.pop("progress", True), plots=given.pop("plots", True))
+        cfg = TrainConfig(
+            progress=given.pop("progress", True),
+            plots=given.pop("plots", True),
+            threads=given.pop("threads", None),
+        )
         changes = {k: v for k, v in given.items() if k != "out"}
         if "out" in given:
             raise RunError("--out cannot be given with --resume (the run stays where it is)")

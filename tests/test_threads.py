@@ -85,3 +85,34 @@ def test_set_num_threads_refuses_nonsense():
     for bad in (0, -2, 1.5, "2", True):
         with pytest.raises(ValueError, match="positive whole number"):
             bp.set_num_threads(bad)
+
+
+def test_train_threads_applies_to_the_run_and_is_restored(tmp_path, monkeypatch, capsys):
+    from backprop.cli import main
+    from backprop.runs import training
+
+    seen = []
+    real_fit = training.fit
+
+    def fit(*args, **kwargs):  # what the BLAS pool holds while the run trains
+        seen.append(_numpy_blas_threads())
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(training, "fit", fit)
+    before = bp.get_num_threads()
+    run = tmp_path / "run"
+    argv = ["train", "--dataset", "iris", "--hidden", "4", "--epochs", "1", "--no-progress"]
+    assert main([*argv, "--no-plots", "--threads", "1", "--out", str(run)]) == 0
+    assert seen == [1]
+    assert bp.get_num_threads() == before
+    # a resumed run takes this invocation's --threads, not the saved one
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--no-progress"]) == 0
+    assert seen == [1, before]
+
+
+def test_train_threads_refuses_zero(capsys):
+    from backprop.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["train", "--threads", "0"])
+    assert "threads" in capsys.readouterr().err

@@ -228,11 +228,14 @@ class TrainConfig:
         choices=KEEP,
     )
     progress: bool = setting(True, "hide the progress bar", negate=True, resume="session")
-    compile: bool = setting(
-        False,
-        "trace the training step once and replay it (bp.compile); faster for small "
-        "networks, same numbers",
-        resume="change",
+    threads: int | None = setting(
+        None,
+        "threads for the BLAS's matrix products (bp.set_num_threads)",
+        parse=_optional(INT),
+        low=1,
+        resume="session",
+        metavar="N",
+        shown_default="what NumPy uses",
     )
     plots: bool = setting(True, "skip curves.png and gradients.png", negate=True, resume="session")
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import nn
 from .. import random as _random
+from ..backend import blas_threads
 from ..checkpoint import save_checkpoint
 from ..tensor import Tensor
 from ..train import History, evaluate, fit
@@ -26,7 +27,7 @@ from .build import (
     make_optimizer,
     make_scheduler,
 )
-from .config import RunError, TrainConfig, settings
+from .config import RunError, TrainConfig, check_setting, settings
 from .store import (
     CHECKPOINT_DIR,
     RunLock,
@@ -77,9 +78,16 @@ def train_run(
     continue that run from its last checkpoint instead, with its saved settings, up to
     ``cfg.epochs``. ``changes`` (resume only) are settings to change from the next epoch
     (lr, momentum, weight_decay, batch_size, epochs, patience, target_loss): they are
-    recorded in the history's ``changes``; architecture and data settings cannot change."""
-    if resume is not None:
-        return _resume(Path(resume), cfg, changes or {})
+    recorded in the history's ``changes``; architecture and data settings cannot change.
+    ``cfg.threads`` applies to this call only (new or resumed run alike)."""
+    check_setting("threads", cfg.threads)
+    with blas_threads(cfg.threads):
+        if resume is not None:
+            return _resume(Path(resume), cfg, changes or {})
+        return _new_run(cfg)
+
+
+def _new_run(cfg: TrainConfig) -> RunResult:
     cfg.validate()
     _check_dataset(cfg)
     run_dir = Path(cfg.out) if cfg.out else _default_run_dir(cfg.dataset)
@@ -119,6 +127,7 @@ def _resume(run_dir: Path, overrides: TrainConfig, changes: dict[str, Any]) -> R
         for k, v in changes.items():
             setattr(cfg, k, v)
         cfg.progress, cfg.plots, cfg.out = overrides.progress, overrides.plots, str(run_dir)
+        cfg.threads = overrides.threads
         if "epochs" not in changes and overrides.epochs != TrainConfig().epochs:
             cfg.epochs = overrides.epochs  # train_run(cfg, resume=...) from Python
         cfg.validate()
@@ -233,7 +242,6 @@ def _train(cfg, run_dir, splits, arch, model, opt, sched, hist, best=None) -> Ru
         history=hist,
         on_epoch_end=save,
         progress=cfg.progress,
-        compile=cfg.compile,
         target_standardizer=splits.target_standardizer,
         restore_best=keep_best,
         best_state=best,
