@@ -20,6 +20,7 @@ from . import nn as nn
 from . import ops
 from . import optim as optim
 from . import train as train
+from . import utils as utils
 from .autograd import (
     AnomalyError,
     Function,
@@ -149,7 +150,8 @@ from .ops.unary import (
     tan,
     trunc,
 )
-from .random import initial_seed, manual_seed
+from .random import Generator, initial_seed, manual_seed
+from .serialization import load, save
 from .tensor import (
     Tensor,
     arange,

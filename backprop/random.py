@@ -32,3 +32,66 @@ def default_generator() -> np.random.Generator:
 def initial_seed() -> int | None:
     """The seed last given to ``manual_seed``."""
     return _seed
+
+
+class Generator:
+    """PyTorch's ``torch.Generator``: a seedable source of random numbers, passed as
+    ``generator=`` to ``DataLoader``, ``random_split``, samplers and ``bp.nn.init``.
+
+    It draws with NumPy's PCG64 (not PyTorch's Mersenne Twister), so the same seed gives a
+    reproducible sequence, not PyTorch's sequence. NumPy's sampling methods (``random``,
+    ``normal``, ``permutation``...) are available on it directly.
+
+    >>> import backprop as bp
+    >>> g = bp.Generator().manual_seed(42)
+    >>> a = g.permutation(5).tolist()
+    >>> a == bp.Generator().manual_seed(42).permutation(5).tolist()
+    True
+    """
+
+    _DEFAULT_SEED = 67280421310721  # PyTorch's default seed for a fresh Generator
+
+    def __init__(self, device: str = "cpu"):
+        self.device = device
+        self.manual_seed(self._DEFAULT_SEED)
+
+    def manual_seed(self, seed: int) -> Generator:
+        self._seed = int(seed)
+        self._rng = np.random.default_rng(self._seed)
+        return self
+
+    def seed(self) -> int:
+        """Re-seed from fresh entropy; returns the new seed."""
+        s = int(np.random.SeedSequence().entropy % (2**63))
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> dict:
+        return self._rng.bit_generator.state
+
+    def set_state(self, state: dict) -> Generator:
+        self._rng.bit_generator.state = state
+        return self
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._rng, name)
+
+
+def numpy_generator(generator) -> np.random.Generator:
+    """The NumPy generator behind ``generator=``: a ``bp.Generator``, a NumPy Generator, or
+    None for the global one (``bp.manual_seed``)."""
+    if generator is None:
+        return _generator
+    if isinstance(generator, Generator):
+        return generator._rng
+    if isinstance(generator, np.random.Generator):
+        return generator
+    raise TypeError(
+        f"generator must be a bp.Generator or a numpy.random.Generator, got "
+        f"{type(generator).__name__}"
+    )

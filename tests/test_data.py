@@ -35,9 +35,9 @@ def test_tensor_dataset_checks_first_dimension():
     assert x.tolist() == [3.0, 4.0] and y == 1 and len(ds) == 2
 
 
-def test_dataset_is_abstract():
-    with pytest.raises(TypeError):
-        Dataset()
+def test_dataset_base_needs_getitem_as_in_pytorch():
+    with pytest.raises(NotImplementedError, match="__getitem__"):
+        Dataset()[0]
 
 
 @pytest.mark.parametrize(

@@ -16,16 +16,34 @@ one learning rate suits every dataset whatever the targets' units.
 ((32, 4), dtype('int64'))
 
 No file is ever unpickled: CSV and IDX are parsed in ``files``, bundled data come from
-scikit-learn. ``loader`` holds the PyTorch-like classes, ``datasets`` the splits and names.
+scikit-learn. ``loader`` and ``sampler`` hold the PyTorch classes (also importable as
+``backprop.utils.data``), ``datasets`` the splits and names.
 """
 
 from .datasets import Splits, Standardizer, available_datasets, load_dataset, load_mnist
 from .files import DataError, Table, load_csv, load_idx
-from .loader import DataLoader, Dataset, TensorDataset
+from .loader import (
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    Subset,
+    TensorDataset,
+    random_split,
+)
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = [
+    "BatchSampler",
+    "ConcatDataset",
     "DataError",
     "Dataset",
+    "IterableDataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "Subset",
+    "random_split",
     "TensorDataset",
     "DataLoader",
     "Standardizer",

@@ -1,0 +1,5 @@
+"""``backprop.utils``: where PyTorch programs look for ``utils.data``."""
+
+from . import data
+
+__all__ = ["data"]
