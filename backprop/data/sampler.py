@@ -75,7 +75,9 @@ class RandomSampler(Sampler):
         if self.replacement:
             return iter(rng.integers(0, n, size=self.num_samples).tolist())
         full, rest = divmod(self.num_samples, n)
-        order = [rng.permutation(n) for _ in range(full)] + [rng.permutation(n)[:rest]]
+        order = [rng.permutation(n) for _ in range(full)]
+        if rest:  # only drawn when needed: one permutation per epoch keeps the global stream
+            order.append(rng.permutation(n)[:rest])
         return iter(np.concatenate(order).tolist())
 
     def __len__(self) -> int:
