@@ -33,7 +33,7 @@ CORRECT = {
 
 def test_correct_work_passes():
     r = bp.check(CORRECT, _net(), lr=0.1)
-    assert r.ok and r.first_wrong is None and "all claims hold" in str(r)
+    assert r.ok and r.first_wrong is None and "all 9 checked claims hold" in str(r)
 
 
 def test_planted_errors_are_flagged_with_correct_value_and_first_step():
@@ -51,8 +51,37 @@ def test_own_line_check_separates_slips_from_carried_errors():
     assert r["dL/dh"].local_holds is False  # the slip is on this line
     assert r["dL/dw1"].local_holds is True and r["dL/dw1"].holds is False  # carried in
     assert r.first_slip == "dL/dh"
+    assert r["dL/dh"].verdict == "slip on this line" and "sign" in r["dL/dh"].reason
+    assert r["dL/dw1"].verdict == "carried from dL/dh"
 
 
 def test_printed_precision():
     r = bp.check({"h": "1.20", "g": "-0.6004"}, _net())
     assert r["h"].holds and not r["g"].holds
+
+
+def test_reasons_sign_factor_rounding():
+    r = bp.check({"dL/dg": "1.6", "dL/dh": "1.6", "dL/dw2": "-1"}, _net())
+    assert r["dL/dg"].reason == "the sign is wrong"
+    assert r["dL/dh"].reason == "a factor: twice the correct value"
+    assert r["dL/dw2"].reason.startswith("rounded too early")  # -1.92 cut to 1 digit
+
+
+def test_local_partials_are_checked():
+    r = bp.check({"dg/dh": "-0.5", "dh/dw1": "1.5", "dL/dg": "-1.6"}, _net())
+    assert [i.verdict for i in r.items] == ["ok", "ok", "ok"]
+    r = bp.check({"dg/dh": "0.5"}, _net())
+    assert r["dg/dh"].verdict == "wrong" and r["dg/dh"].computed == -0.5
+
+
+def test_unknown_claims_are_never_reported_as_holding():
+    r = bp.check({"h": "1.2", "dL/dq": "3"}, _net())
+    text = str(r)
+    assert r["dL/dq"].verdict == "unchecked" and "not checked" in text
+    assert "all 1 checked claims hold; 1 could not be checked (dL/dq)" in text
+    assert "all claims hold" not in text
+
+
+def test_fitted_claims_are_not_evidence():
+    r = bp.check({"h": "1.2", "g": "-0.6"}, _net(), fitted={"g": "w2"})
+    assert r["g"].verdict == "fitted" and "inferred" in str(r["g"])

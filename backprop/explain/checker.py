@@ -28,6 +28,7 @@ from decimal import Decimal
 import numpy as np
 
 from ..tensor import Tensor
+from . import fmt
 from .graph import Graph
 
 
@@ -54,17 +55,76 @@ class Item:
     local: float | None = None  # the line recomputed from the claimed inputs
     local_holds: bool | None = None
     line: str = ""  # where the claim comes from (e.g. the lecture's line)
+    fitted: str = ""  # what was inferred from this claim (then it cannot be evidence)
+    uses: list[str] = field(default_factory=list)  # the claims its own line reads
+    carried_from: str | None = None  # the earlier wrong claim an error comes from
+    reason: str = ""  # why it is wrong: sign, factor, rounded too early, ...
+
+    @property
+    def verdict(self) -> str:
+        """One of ``fitted``, ``ok``, ``slip on this line``, ``carried from <line>``,
+        ``wrong``, ``unchecked``."""
+        if self.fitted:
+            return "fitted"
+        if self.local_holds is False:
+            return "slip on this line"
+        if self.holds is None:
+            return "unchecked"
+        if self.holds:
+            return "ok"
+        if self.carried_from:
+            return f"carried from {self.carried_from}"
+        return "wrong"
 
     def __str__(self) -> str:
-        mark = {True: "ok   ", False: "WRONG", None: "?    "}[self.holds]
-        s = f"{mark} {self.name:<12} claimed {self.claimed:<10.6g}"
+        v = self.verdict
+        mark = v.upper() if v == "wrong" else v
+        s = f"{mark:<22} {self.name:<12} claimed {self.claimed:<10.6g}"
+        if self.fitted:
+            return s + f" (an unknown, {self.fitted}, was inferred from it: not evidence)"
         if self.computed is not None:
-            s += f" computed {self.computed:.6g}"
+            s += f" correct {self.computed:.6g}"
+        if self.holds is None:
+            s += " (not checked: no such quantity in the graph)"
         if self.local_holds is False:
-            s += f"  (its own line gives {self.local:.6g}: slip on this line)"
-        elif self.holds is False and self.local_holds:
-            s += "  (this line's arithmetic is right: the error comes from an earlier line)"
+            s += f"; its own line gives {self.local:.6g}"
+        if self.reason:
+            s += f": {self.reason}"
         return s
+
+
+def _why(claimed: float, right: float, tol: float) -> str:
+    """What kind of mistake turns ``right`` into ``claimed``, when a simple one does."""
+    if right == 0 or claimed == 0:
+        return ""
+    if abs(claimed + right) <= tol:
+        return "the sign is wrong"
+    digits = Decimal(repr(float(claimed))).normalize().as_tuple()
+    sig = len(digits.digits)
+    e = np.floor(np.log10(abs(right)))
+    for cut in (np.trunc, np.round):  # the right value cut or rounded to the printed digits
+        if abs(cut(right / 10 ** (e - sig + 1)) * 10 ** (e - sig + 1) - claimed) <= 1e-12:
+            return f"rounded too early: the correct value cut to {sig} significant digit(s)"
+    for k, text in ((2, "twice"), (0.5, "half"), (4, "4 times"), (0.25, "a quarter of")):
+        if abs(claimed - k * right) <= tol:
+            return f"a factor: {text} the correct value"
+    if abs(claimed - (1 - right)) <= tol:
+        return "1 minus the correct value (sigma(-x) for sigma(x)?)"
+    if abs(claimed) < abs(right) and abs(claimed - right) < 0.5 * abs(right):
+        return "a rounded or cut intermediate value was carried into this line"
+    return ""
+
+
+class _Reads(dict):
+    """A dict that records which keys a line's recomputation reads."""
+
+    def __init__(self, *a):
+        super().__init__(*a)
+        self.read: list[str] = []
+
+    def __getitem__(self, k):
+        self.read.append(k)
+        return super().__getitem__(k)
 
 
 @dataclass
@@ -80,11 +140,16 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return all(i.holds is not False and i.local_holds is not False for i in self.items)
+        """Every checkable claim holds (unchecked and fitted claims are not counted)."""
+        return all(i.verdict in ("ok", "fitted", "unchecked") for i in self.items)
 
     @property
     def wrong(self) -> list[Item]:
-        return [i for i in self.items if i.holds is False or i.local_holds is False]
+        return [i for i in self.items if i.verdict not in ("ok", "fitted", "unchecked")]
+
+    @property
+    def unchecked(self) -> list[Item]:
+        return [i for i in self.items if i.verdict == "unchecked"]
 
     @property
     def first_wrong(self) -> str | None:
@@ -105,6 +170,7 @@ class Report:
             "ok": self.ok,
             "first_wrong": self.first_wrong,
             "first_slip": self.first_slip,
+            "unchecked": [i.name for i in self.unchecked],
             "items": [
                 {
                     "name": i.name,
@@ -113,6 +179,9 @@ class Report:
                     "holds": i.holds,
                     "from_own_line": i.local,
                     "own_line_holds": i.local_holds,
+                    "verdict": i.verdict,
+                    "reason": i.reason,
+                    "fitted": i.fitted,
                     "line": i.line,
                 }
                 for i in self.items
@@ -126,6 +195,8 @@ class Report:
                 "printed": i.claimed,
                 "computed": i.computed,
                 "from_own_line": i.local,
+                "verdict": i.verdict,
+                "reason": i.reason,
                 "line": i.line,
             }
             for i in self.wrong
@@ -133,17 +204,25 @@ class Report:
 
     def __str__(self) -> str:
         lines = [str(i) for i in self.items]
+        checked = [i for i in self.items if i.verdict not in ("unchecked", "fitted")]
+        un = self.unchecked
         if self.ok:
-            lines.append("all claims hold")
+            head = f"all {len(checked)} checked claims hold" if checked else "nothing was checked"
+            if un:
+                head += f"; {len(un)} could not be checked ({', '.join(i.name for i in un)})"
+            lines.append(head)
         else:
             lines.append(f"first wrong step: {self.first_wrong}")
             if self.first_slip and self.first_slip != self.first_wrong:
                 lines.append(f"first slip within a line: {self.first_slip}")
-        return "\n".join(lines + self.notes)
+            if un:
+                lines.append(f"not checked: {', '.join(i.name for i in un)}")
+        return fmt.wrap("\n".join(lines + self.notes))
 
 
 def graph_values(output: Tensor, lr: float | None = None) -> dict[str, float]:
-    """Named values, gradients ``dL/dname`` and updates ``name_new``, in computation order."""
+    """Named values, gradients ``dL/dname``, local partials ``dg/dh`` between a named node and
+    its named inputs, and updates ``name_new``, in computation order."""
     G = Graph(output)
     adj = G.adjoints() if output.requires_grad else {}
     out: dict[str, float] = {}
@@ -152,6 +231,11 @@ def graph_values(output: Tensor, lr: float | None = None) -> dict[str, float]:
     for n in reversed(G.nodes):  # backward order
         if n.index in adj:
             out[f"dL/d{n.name}"] = _num(adj[n.index])
+            if n.op is not None and n.value.size == 1 and n.user_named:
+                for p in G.view_parents(n, "named"):  # the lecture's boxed local partials
+                    r = G.local(n, np.ones_like(n.value), "named").get(p.index)
+                    if r is not None:
+                        out.setdefault(fmt.d(n.name, p.name), _num(r))
     if lr is not None:
         for n in G.params():
             if n.index in adj:
@@ -171,13 +255,20 @@ def check(
     local: dict[str, Callable[[dict], float]] | None = None,
     lines: dict[str, str] | None = None,
     tolerance: float | None = None,
+    fitted: dict[str, str] | None = None,
 ) -> Report:
     """Check ``claims`` (name -> number, or a string as printed) against ``truth``.
 
     ``truth`` is the scalar output of the graph (named tensors; gradients are ``dL/d<name>``,
-    updates ``<name>_new`` with learning rate ``lr``) or a dict of correct values. ``local``
-    maps a claim to a function of the claims that redoes that claim's own line; ``lines``
-    gives each claim its source text. ``tolerance`` overrides the printed precision.
+    local partials ``d<g>/d<h>`` between named tensors, updates ``<name>_new`` with learning
+    rate ``lr``) or a dict of correct values. ``local`` maps a claim to a function of the
+    claims that redoes that claim's own line; ``lines`` gives each claim its source text.
+    ``fitted`` names the claims an unknown was inferred from (they cannot be evidence).
+    ``tolerance`` overrides the printed precision.
+
+    Each item gets one verdict: ``ok``, ``fitted``, ``slip on this line`` (its own line does
+    not give it), ``carried from X`` (its line is right, but it used the wrong claim X),
+    ``wrong`` or ``unchecked``, and where it can tell, why (sign, factor, rounded too early).
     """
     if isinstance(truth, Tensor):
         out_name = truth.name
@@ -189,15 +280,29 @@ def check(
     order = {k: i for i, k in enumerate(truth)}
     names = sorted(claims, key=lambda k: order.get(k, len(order)))
     values = {k: float(v) for k, v in claims.items()}
-    items = []
+    items: dict[str, Item] = {}
     for k in names:
         tol = tolerance if tolerance is not None else printed_tolerance(claims[k])
         c = truth.get(k)
         c = None if c is None else float(np.asarray(c))
         holds = None if c is None else abs(values[k] - c) <= tol
         item = Item(k, values[k], c, holds, tol, line=(lines or {}).get(k, ""))
+        item.fitted = (fitted or {}).get(k, "")
         if local and k in local:
-            item.local = float(local[k](values))
+            reads = _Reads(values)
+            item.local = float(local[k](reads))
+            item.uses = list(dict.fromkeys(reads.read))
             item.local_holds = abs(values[k] - item.local) <= tol
-        items.append(item)
-    return Report(items)
+        items[k] = item
+    for item in items.values():  # reasons, now that every item's verdict on its own is known
+        wrong_inputs = [
+            u for u in item.uses if u in items and items[u].verdict not in ("ok", "fitted")
+        ]
+        if item.local_holds is False:
+            item.reason = _why(item.claimed, item.local, item.tolerance)
+        elif item.holds is False and wrong_inputs:
+            item.carried_from = wrong_inputs[0]
+            item.reason = f"this line's arithmetic is right; it uses {', '.join(wrong_inputs)}"
+        elif item.holds is False:
+            item.reason = _why(item.claimed, item.computed, item.tolerance)
+    return Report(list(items.values()))

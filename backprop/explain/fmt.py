@@ -87,7 +87,7 @@ def wrap(text: str, width: int = WIDTH, indent: int = 6) -> str:
 
 # -- expressions for nodes the user did not name ---------------------------------------------
 
-_SYMBOLS = re.compile(r"(?<![A-Za-z0-9_])(d?)([absABCYp]|s_i|s)(?![A-Za-z0-9_(])")
+_SYMBOLS = re.compile(r"(?<![A-Za-z0-9_'])(d?)([absABCYp]|s_i|s)(?![A-Za-z0-9_(])")
 _SIMPLE = re.compile(r"^[A-Za-z0-9_.\[\]#]+$|^-?[0-9.e+-]+$|^\w+\(.*\)$")
 
 
@@ -115,10 +115,35 @@ def _balanced(t: str) -> bool:
     return depth == 0
 
 
-def group(name: str) -> str:
-    """``name`` in parentheses when it is compound (``yhat - y`` -> ``(yhat - y)``)."""
+def _top_level_ops(expr: str) -> set[str]:
+    """The binary operators of ``expr`` outside any parentheses (``a * (b + c)`` -> ``{*}``)."""
+    ops, depth = set(), 0
+    for i, ch in enumerate(expr):
+        depth += ch in "(["
+        depth -= ch in ")]"
+        if depth == 0 and ch in "+-*/@^" and 0 < i < len(expr) - 1 and expr[i - 1] == " ":
+            ops.add(ch)
+    return ops
+
+
+_LOOSER = {"+": set(), "-": set(), "*": {"+", "-"}, "@": {"+", "-"}, "/": {"+", "-", "*", "/"}}
+
+
+def group(name: str, op: str | None = None, right: bool = False) -> str:
+    """``name`` in parentheses where it would be misread: ``yhat - y`` -> ``(yhat - y)``
+    inside a power or a call, but ``x0 * w0`` stays bare inside a sum (``op`` is the operator
+    it stands beside; ``right`` when it is the right operand)."""
     if _SIMPLE.match(name) and _balanced(name):
         return name
+    top = _top_level_ops(name)
+    if not top:
+        return name
+    if op in _LOOSER:
+        looser = set(_LOOSER[op])
+        if right and op in "-/":
+            looser |= {"+", "-"} if op == "-" else {"+", "-", "*", "/", "@"}
+        if not top & looser:
+            return name
     return f"({name})"
 
 
@@ -150,12 +175,33 @@ def substitute(text: str, sub: dict[str, str]) -> str:
 
     def put(m):
         sym = m.group(2)
-        return m.group(1) + (group(sub[sym]) if sym in sub else sym)
+        if sym not in sub:
+            return m.group(0)
+        if m.group(1):  # d<name>: the name alone, in parentheses if not one word
+            return dname(sub[sym])
+        before = text[: m.start()].rstrip()
+        after = text[m.end() :].lstrip()
+        op = None
+        if after[:1] in ("+", "-", "*", "/", "@"):
+            op = after[0]
+        if before[-1:] in ("+", "-", "*", "/", "@"):
+            op = before[-1]
+            return group(sub[sym], op, right=True)
+        return group(sub[sym], op)
 
     out = _SYMBOLS.sub(put, text)
     return re.sub(r"(?<=[A-Za-z])\(\(([^()]*)\)\)", r"(\1)", out)
 
 
+_NAME = re.compile(r"^[A-Za-z0-9_.#\[\]]+$")
+
+
+def dname(name: str) -> str:
+    """``d`` and a name, in parentheses unless the name is one word: ``dz0``,
+    ``d(yhat - y)``, ``d(sigma(z))``."""
+    return f"d{name}" if _NAME.match(name) else f"d({name})"
+
+
 def d(num_: str, den: str) -> str:
     """``d num / d den`` with compound names in parentheses: ``dL/d(yhat - y)``."""
-    return f"d{group(num_)}/d{group(den)}"
+    return f"{dname(num_)}/{dname(den)}"

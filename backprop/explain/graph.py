@@ -85,6 +85,7 @@ class Node:
     user_named: bool
     op: object | None  # the engine's Function node, None for a leaf
     inputs: list = field(default_factory=list)  # (position, Node or constant)
+    is_input: bool = False  # a leaf the caller marked as data (x), not a parameter (w)
 
     @property
     def value(self) -> np.ndarray:
@@ -100,7 +101,7 @@ class Node:
 
     @property
     def is_param(self) -> bool:
-        return self.op is None and bool(self.tensor.requires_grad)
+        return self.op is None and bool(self.tensor.requires_grad) and not self.is_input
 
     @property
     def op_name(self) -> str:
@@ -113,6 +114,30 @@ def _fmt_const(c) -> str:
     a = np.asarray(c)
     return fmt.num(a) if a.size == 1 else f"const[{fmt.shape(a.shape)}]"
 
+
+# elementwise nonlinearities: their inputs and outputs are the nodes of the "layers" view
+ACTIVATIONS = {
+    "sigmoid",
+    "tanh",
+    "relu",
+    "gelu",
+    "softplus",
+    "elu",
+    "leaky_relu",
+    "prelu",
+    "exp",
+    "log",
+    "erf",
+    "softmax",
+    "log_softmax",
+    "silu",
+    "selu",
+    "celu",
+    "hardtanh",
+    "abs",
+}
+
+WEIGHTING = {"mul", "matmul", "linear"}  # ops that weight a layer's output by a parameter
 
 LABEL_MAX = 32  # longer expressions fall back to the op's name and index
 
@@ -133,7 +158,7 @@ def _label(t: Tensor, i: int, names: dict[int, str]) -> str:
 class Graph:
     """The tensors reachable from ``output``, inputs before outputs, with readable names."""
 
-    def __init__(self, output: Tensor):
+    def __init__(self, output: Tensor, inputs=()):
         if not isinstance(output, Tensor):
             raise TypeError(f"expected a Tensor, got {type(output).__name__}")
         self.output_tensor = output
@@ -163,7 +188,10 @@ class Graph:
                     for k, p in enumerate(node.op.parents)
                 ]
         self.output = self._by_id[id(output)]
+        for x in inputs:  # data that wants a gradient (dL/dx) but is no parameter
+            self.node(x).is_input = True
         self.pinned: set[int] = set()  # nodes kept in the named view although unnamed
+        self._layers: set[int] | None = None
         self._revived: dict[int, object] = {}  # node index -> a node whose rule can run
 
     def node(self, t) -> Node:
@@ -217,7 +245,13 @@ class Graph:
     def formula(self, child: Node, k: int) -> str:
         """The op's rule for input ``k`` in words, with the inputs' names put in."""
         fn = child.op
-        text = fn.formulas[k] if k < len(getattr(fn, "formulas", ())) else f"d {fn.name}/d in{k}"
+        formulas = getattr(fn, "formulas", ())
+        if k < len(formulas) and formulas[k]:
+            text = formulas[k]
+        elif len(formulas) == 1:  # one rule for every input (cat, stack): its input i is k
+            text = formulas[0]
+        else:
+            text = f"d {fn.name}/d(input {k})"
         names = [p.name if isinstance(p, Node) else _fmt_const(p) for _, p in child.inputs]
         sub = {"Y": child.name}
         if names:
@@ -228,6 +262,8 @@ class Graph:
             sub.update(C=names[2])
         if isinstance(getattr(fn, "p", None), (int, float)):  # a constant exponent
             sub["p"] = fmt.num(fn.p)
+        if k < len(names):
+            sub["s_i"] = names[k]
 
         text = fmt.spaced(text)
         return fmt.substitute(text, sub)
@@ -247,17 +283,45 @@ class Graph:
     # -- the named view --------------------------------------------------------------------
     def keep(self, n: Node, detail: str) -> bool:
         """Whether node ``n`` is a node of the view (else it is folded into an edge)."""
-        return (
-            detail == "ops"
-            or n.is_leaf
-            or n.user_named
-            or n is self.output
-            or n.index in self.pinned
-        )
+        if detail == "ops" or n.is_leaf or n is self.output or n.index in self.pinned:
+            return True
+        if detail == "layers":
+            return n.index in self.layer_nodes()
+        return n.user_named
+
+    def layer_nodes(self) -> set[int]:
+        """The ``"layers"`` view, found from the graph's structure and not from names: every
+        activation's input and output (a pre-activation ``z`` and its ``a``), every result
+        that a parameter multiplies (a layer's output), and the prediction the loss is
+        computed from (where the chain of single-input steps from the
+        output meets a node of several gradient-carrying inputs). Lecture 001's 2-2-1 network
+        gives its z0, a0, z1, a1, a2 and L, however its tensors are named."""
+        if self._layers is not None:
+            return self._layers
+        keep: set[int] = set()
+        for n in self.nodes:
+            grad_in = [p for _, p in n.inputs if isinstance(p, Node) and p.tensor.requires_grad]
+            if n.op is not None and len(n.inputs) == 1 and n.op_name in ACTIVATIONS:
+                keep.add(n.index)
+                keep.update(p.index for p in grad_in if not p.is_leaf)
+            if n.op_name in WEIGHTING and any(p.is_param for p in grad_in):
+                # a layer's output, multiplied by the next layer's weight (001's h in h w2)
+                keep.update(p.index for p in grad_in if not p.is_leaf)
+        n = self.output
+        while True:  # down the loss's own chain (L = 1/2 (y - a2)^2) to the prediction
+            grad_in = [p for _, p in n.inputs if isinstance(p, Node) and p.tensor.requires_grad]
+            if n is not self.output and len(grad_in) != 1:
+                keep.add(n.index)
+                break
+            if len(grad_in) != 1 or grad_in[0].is_leaf:
+                break
+            n = grad_in[0]
+        self._layers = keep
+        return keep
 
     def resolve_detail(self, detail: str) -> str:
-        if detail not in ("auto", "named", "ops"):
-            raise ValueError(f"detail must be 'auto', 'named' or 'ops', not {detail!r}")
+        if detail not in ("auto", "named", "ops", "layers"):
+            raise ValueError(f"detail must be 'auto', 'named', 'layers' or 'ops', not {detail!r}")
         if detail != "auto":
             return detail
         named_inner = any(

@@ -28,30 +28,8 @@ from ..tensor import Tensor
 from . import fmt
 from .graph import Graph, Node
 
-
-def _arr(a) -> str:
-    a = np.asarray(a)
-    if a.size == 1:
-        return f"{a.item():.6g}"
-    return np.array2string(a, precision=4, suppress_small=True, max_line_width=90).replace(
-        "\n", " "
-    )
-
-
-def _jac(J, cshape: tuple, pshape: tuple) -> str:
-    """A local partial: a number, a diagonal (elementwise ops), or a small Jacobian matrix."""
-    J = np.asarray(J)
-    if J.ndim == 0:
-        return _arr(J)
-    if cshape == pshape and J.shape[0] == J.shape[1] and np.all(J == np.diag(np.diag(J))):
-        return f"diag({_arr(np.diag(J).reshape(pshape))})"
-    if J.shape[0] == 1:
-        return _arr(J.reshape(pshape))
-    return f"Jacobian {J.shape[0]}x{J.shape[1]} {_arr(J)}"
-
-
-def _shape(s: tuple) -> str:
-    return "scalar" if s == () else "x".join(str(d) for d in s)
+_arr = fmt.arr
+_shape = fmt.shape
 
 
 @dataclass
@@ -69,7 +47,7 @@ class Edge:
     def __str__(self) -> str:
         head = f"{fmt.d(self.child, self.parent)} = {self.formula}"
         if self.value is not None:
-            head += f" = {_jac(self.value, self.child_shape, self.parent_shape)}"
+            head += f" = {fmt.jac(self.value, self.child_shape, self.parent_shape)}"
         if self.child_shape != () or self.parent_shape != ():
             head += f"   [{_shape(self.child_shape)} <- {_shape(self.parent_shape)}]"
         if self.matrix_form:
@@ -160,7 +138,12 @@ class Explanation:
         lines.append(f"{d} = {how} = {_arr(self.total)}")
         check = "equals" if self.matches_backward else "DIFFERS FROM"
         lines.append(f"  ({check} backward's gradient {_arr(self.backward_total)})")
-        return "\n".join(lines)
+        if any(e.child_shape != () or e.parent_shape != () for p in self.paths for e in p.edges):
+            lines.append(
+                "  (gradients have the shape of their tensor; a local Jacobian d child/d parent "
+                "is printed in the same denominator layout: a row per element of the parent)"
+            )
+        return fmt.wrap("\n".join(lines))
 
 
 def _local_jacobian(G: Graph, child: Node, parent: Node, view: str, limit: int = 16):
@@ -242,7 +225,7 @@ def _linear_form(child: Node, layer: Node, parent: Node) -> str | None:
 
 
 def explain(
-    output: Tensor, wrt: Tensor | str, detail: str = "auto", max_paths: int = 64
+    output: Tensor, wrt: Tensor | str, detail: str = "auto", max_paths: int = 64, inputs=()
 ) -> Explanation:
     """The gradient of scalar ``output`` with respect to ``wrt`` as a sum over chain-rule paths.
 
@@ -259,7 +242,7 @@ def explain(
     >>> e.n_paths, float(e.total)          # d(w*w)/dw = 2w (two parallel edges, one edge here) + 1
     (2, 5.0)
     """
-    G = Graph(output)
+    G = Graph(output, inputs=inputs)
     if output._data.size != 1:
         raise ValueError(f"explain needs a scalar output; this one has shape {output.shape}")
     target = G.node(wrt)

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..tensor import Tensor
+from . import fmt
 from .graph import Graph
-from .paths import _arr, _local_jacobian
+from .paths import _local_jacobian
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Send:
 
     to: str
     formula: str
+    shape: tuple  # the shape of ``to``
     local: object  # the local partial when small enough to show, else None
     contribution: np.ndarray
     total_after: np.ndarray
@@ -48,6 +50,8 @@ class Step:
     upstream: np.ndarray  # d output / d node: the gradient arriving here, complete
     sends: list[Send] = field(default_factory=list)
     received: int = 0  # contributions summed into ``upstream``
+    kind: str = "op"  # "op", "param" or "input" (a leaf marked as data)
+    shape: tuple = ()
 
 
 @dataclass
@@ -60,56 +64,41 @@ class Trace:
     gradients: dict[str, np.ndarray]
 
     def table(self) -> str:
-        """The steps as a text table (one row per contribution sent)."""
-        head = (
-            "step",
-            "node",
-            "upstream dL/dnode",
-            "-> to",
-            "local partial",
-            "contribution",
-            "total at 'to'",
-        )
-        rows = []
+        """The steps as text that fits a 100-column terminal: one block per node visited,
+        one line per contribution sent (its formula, its value, the total it makes)."""
+        out = []
         for s in self.steps:
-            up = _arr(s.upstream) + (f" (sum of {s.received})" if s.received > 1 else "")
+            head = (
+                f"step {s.index}: at {s.node}, {fmt.d(self.output, s.node)} = {fmt.arr(s.upstream)}"
+            )
+            if s.received > 1:
+                head += f" (the sum of {s.received} contributions)"
             if not s.sends:
-                what = "parameter: gradient final" if s.op == "leaf" else "no parents need grad"
-                rows.append((str(s.index), s.node, up, "", what, "", ""))
-            for j, c in enumerate(s.sends):
-                acc = _arr(c.total_after) + (
-                    f" (accumulated, {c.n_received})" if c.n_received > 1 else ""
-                )
-                loc = (
+                head += {
+                    "param": "; a parameter: its gradient is final",
+                    "input": "; an input: its gradient dL/dx is final",
+                }.get(s.kind, "; no input of this node needs a gradient")
+            out.append(head)
+            for c in s.sends:
+                local = "" if c.local is None else f" = {fmt.jac(c.local, s.shape, c.shape)}"
+                rule = (
                     c.formula
-                    if c.local is None
-                    else (
-                        f"{c.formula} = {_arr(c.local)}" if len(c.formula) <= 32 else _arr(c.local)
-                    )
+                    if not local or c.formula.split(" = ")[-1] != local[3:]
+                    else (c.formula.rsplit(" = ", 1)[0])
                 )
-                rows.append(
-                    (
-                        str(s.index) if j == 0 else "",
-                        s.node if j == 0 else "",
-                        up if j == 0 else "",
-                        c.to,
-                        loc,
-                        _arr(c.contribution),
-                        acc,
-                    )
-                )
-        widths = [min(max(len(r[i]) for r in rows + [head]), 40) for i in range(len(head))]
-
-        def line(r):
-            return " | ".join(
-                (x if len(x) <= w else x[: w - 3] + "...").ljust(w) for x, w in zip(r, widths)
-            ).rstrip()
-
-        sep = "-+-".join("-" * w for w in widths)
-        return "\n".join([line(head), sep] + [line(r) for r in rows])
+                out.append(f"  -> {c.to}: local partial {fmt.d(s.node, c.to)} = {rule}{local}")
+                total = f"; total at {c.to}: {fmt.arr(c.total_after)}"
+                if c.n_received > 1:
+                    total += f" (accumulated, {c.n_received} contributions)"
+                out.append(f"     contribution {fmt.arr(c.contribution)}{total}")
+        return fmt.wrap("\n".join(out))
 
     def __str__(self) -> str:
-        return f"backward pass from {self.output} ({self.view} view)\n{self.table()}"
+        return fmt.wrap(
+            f"backward pass from {self.output} ({self.view} view). Gradients dL/dX have the "
+            f"shape of X; local Jacobians are printed in the same denominator layout (a row per "
+            f"element of the input, a column per element of the output).\n{self.table()}"
+        )
 
     def to_dict(self) -> dict:
         def v(a):
@@ -123,6 +112,7 @@ class Trace:
                     "step": s.index,
                     "node": s.node,
                     "op": s.op,
+                    "kind": s.kind,
                     "value": v(s.value),
                     "upstream": v(s.upstream),
                     "contributions_received": s.received,
@@ -147,7 +137,7 @@ class Trace:
         return json.dumps(self.to_dict(), indent=indent)
 
 
-def trace(output: Tensor, detail: str = "auto") -> Trace:
+def trace(output: Tensor, detail: str = "auto", inputs=()) -> Trace:
     """Replay the backward pass from scalar ``output`` step by step (no ``.grad`` is touched).
 
     ``detail`` as in ``explain``: ``"named"`` visits only named tensors, ``"ops"`` every op.
@@ -163,7 +153,7 @@ def trace(output: Tensor, detail: str = "auto") -> Trace:
     >>> '"accumulated": true' in t.to_json()
     True
     """
-    G = Graph(output)
+    G = Graph(output, inputs=inputs)
     if output._data.size != 1:
         raise ValueError(f"trace needs a scalar output; this one has shape {output.shape}")
     view = G.resolve_detail(detail)
@@ -177,7 +167,17 @@ def trace(output: Tensor, detail: str = "auto") -> Trace:
         if n.index not in pending:
             continue
         g = pending[n.index]
-        step = Step(len(steps) + 1, n.name, n.op_name, n.value, g, received=received[n.index])
+        kind = "param" if n.is_param else ("input" if n.is_leaf else "op")
+        step = Step(
+            len(steps) + 1,
+            n.name,
+            n.op_name,
+            n.value,
+            g,
+            received=received[n.index],
+            kind=kind,
+            shape=n.shape,
+        )
         steps.append(step)
         if n.is_leaf:
             continue
@@ -189,12 +189,11 @@ def trace(output: Tensor, detail: str = "auto") -> Trace:
             pending[p.index] = pending[p.index] + r if p.index in pending else r
             received[p.index] = received.get(p.index, 0) + 1
             local = _local_jacobian(G, n, p, view)
-            if local is not None and np.ndim(local) == 2:
-                local = None if local.size > 16 else local
             step.sends.append(
                 Send(
                     p.name,
                     G.edge_formula(n, p, view),
+                    p.shape,
                     local,
                     r,
                     pending[p.index],

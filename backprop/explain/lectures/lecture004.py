@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import check
-from .examples import T, example, finish, named
+from ..checker import check
+from .common import T, example, finish, named
 
 X1, X2, W1, W3, W5, W6 = 0.3, 0.6, 0.16, 0.14, 0.14, 0.14
 ETA = 0.01

@@ -1,0 +1,91 @@
+"""What every worked example shares: the registry, named float64 tensors, and ``finish``
+(trace, explain, summarize, draw, then the engine's backward and one update)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ...tensor import Tensor, float64
+from ...tensor import tensor as _tensor
+from ..counts import summary
+from ..graph import Graph
+from ..paths import explain
+from ..picture import draw
+from ..steps import trace
+
+LECTURES = "/work/shared/seeds"  # where the lecture texts live in this project's checkout
+REGISTRY: dict[str, tuple[str, str, Callable]] = {}  # name -> (lecture file, title, builder)
+
+
+def example(name: str, lecture: str, title: str):
+    def deco(fn):
+        REGISTRY[name] = (lecture, title, fn)
+        return fn
+
+    return deco
+
+
+def T(value, name: str, grad: bool = False) -> Tensor:
+    """A float64 tensor with a name (the lecture's symbol)."""
+    return _tensor(value, requires_grad=grad, dtype=float64, name=name)
+
+
+def named(t: Tensor, name: str) -> Tensor:
+    t.name = name
+    return t
+
+
+def _num(a):
+    a = np.asarray(a, dtype=np.float64)
+    return a.item() if a.size == 1 else a.tolist()
+
+
+def finish(
+    loss: Tensor,
+    params: list[Tensor],
+    lr: float,
+    highlight: Tensor | None,
+    out_dir: str | None,
+    name: str,
+    **extra,
+) -> dict:
+    """Trace, explain and draw the graph, then run the engine's backward and one update."""
+    t = trace(loss)
+    focus = highlight if highlight is not None else params[0]
+    e = explain(loss, focus)
+    s = summary(loss)
+    G = Graph(loss)
+    forward = {n.name: _num(n.value) for n in G.nodes if G.keep(n, t.view)}
+    picture = None
+    if out_dir is not None:
+        picture = draw(
+            loss,
+            Path(out_dir) / f"{name}.png",
+            highlight=focus,
+            title=f"{name}: d{loss.name}/d{focus.name}",
+        )
+    loss.backward()
+    grads = {p.name: _num(t.gradients[p.name]) for p in params}
+    # the replayed steps use the engine's op rules; Tensor.backward must give the same numbers
+    disagree = [
+        p.name
+        for p in params
+        if not np.allclose(t.gradients[p.name], p._grad, rtol=1e-12, atol=1e-15)
+    ]
+    update = {f"{p.name}_new": _num(p._data - lr * t.gradients[p.name]) for p in params}
+    return dict(
+        _graph=loss,  # for --html: the explorer of this graph (not part of the JSON)
+        forward=forward,
+        trace=t,
+        explanation=e,
+        summary=s,
+        gradient=grads,
+        backward_disagrees=disagree,
+        lr=lr,
+        update=update,
+        picture=picture,
+        **extra,
+    )

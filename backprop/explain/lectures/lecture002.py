@@ -1,0 +1,49 @@
+"""Lecture 002: one ReLU neuron with the batch loss ``1/(2m) sum (p - y)^2``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .common import T, example, finish, named
+
+
+@example("relu-neuron-002", "002_d87689e2740eb02c.txt", "one ReLU neuron, batch loss 1/(2m) sum")
+def relu_neuron_002(out_dir=None) -> dict:
+    X = np.array([[1.0, 2.0], [0.5, -1.0], [-1.0, 0.5], [2.0, 1.0]])  # (m, 2)
+    Y = np.array([1.5, 0.2, 0.3, 2.0])
+    m = len(Y)
+    x1, x2, y = T(X[:, 0], "x1"), T(X[:, 1], "x2"), T(Y, "y")
+    w1, w2, b = T(0.6, "w1", True), T(-0.4, "w2", True), T(0.1, "b", True)
+    c = named(x1 * w1 + x2 * w2 + b, "c")
+    p = named(c.relu(), "p")
+    loss = named(((p - y) ** 2).sum() / (2 * m), "L")
+    cv = X @ [0.6, -0.4] + 0.1
+    on = (cv >= 0).astype(float)  # 002's ReLU'(c) = 1 for c >= 0; no c is exactly 0 here
+    r = (np.maximum(cv, 0) - Y) * on / m
+    closed = {"dL/dw1": float(r @ X[:, 0]), "dL/dw2": float(r @ X[:, 1]), "dL/db": float(r.sum())}
+    return finish(
+        loss,
+        [w1, w2, b],
+        0.1,
+        w1,
+        out_dir,
+        "relu-neuron-002",
+        closed_form=closed,
+        givens={
+            "X": X.tolist(),
+            "y": Y.tolist(),
+            "w1": 0.6,
+            "w2": -0.4,
+            "b": 0.1,
+            "lr": 0.1,
+            "note": "002 gives symbols only; these numbers are ours",
+        },
+        notes=[
+            "002 takes ReLU'(c) = 1 at c = 0; 003's table and the engine take 0. The "
+            "data avoid c = 0, where the two conventions would differ.",
+            "002 writes dL/dp = 1/m sum (p - y) outside the product; read it per "
+            "example: dL/dw1 = 1/m sum_i (p_i - y_i) 1[c_i >= 0] x1_i.",
+            "002's update 'w_i -> w_i - 2 dL/dw_i' shows 2 where a learning rate "
+            "belongs (a lost symbol); we use lr = 0.1.",
+        ],
+    )
