@@ -18,7 +18,7 @@ $(BASE): pyproject.toml | $(BIN)/python
 	touch $(BASE)
 
 $(TEST): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,mpi]'
 	touch $(TEST)
 
 $(BENCH): pyproject.toml | $(BIN)/python

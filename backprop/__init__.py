@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 
 from . import checkpoint as checkpoint
 from . import data as data
+from . import distributed as distributed
 from . import nn as nn
 from . import ops
 from . import optim as optim

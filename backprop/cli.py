@@ -24,7 +24,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__, _interrupt
+from . import __version__, _interrupt, distributed
 from .runs.config import RunError, TrainConfig, settings
 
 DEFAULTS = TrainConfig()
@@ -117,12 +117,13 @@ def cmd_train(args) -> int:
         cfg = TrainConfig(**given).validate()
         result = train_run(cfg)
     m = result.metrics
-    print()
-    print(_summary(m))
-    _link_latest(result.run_dir)
-    print(f"run directory: {result.run_dir}")
-    for name, path in result.files.items():
-        print(f"  {name + ':':<11} {path}")
+    if distributed.is_leader():  # under mpiexec rank 0 reports for every rank
+        print()
+        print(_summary(m))
+        _link_latest(result.run_dir)
+        print(f"run directory: {result.run_dir}")
+        for name, path in result.files.items():
+            print(f"  {name + ':':<11} {path}")
     if m.get("model_epoch") is None:
         raise RunError(
             f"the run {_stopped(m['stopped'])} and has no usable model; "
@@ -314,12 +315,15 @@ def main(argv: list[str] | None = None) -> int:
     label = _interrupt.label(args_list)
     _interrupt.raising(True)
     try:
-        return _main(args_list, label)
+        status = _main(args_list, label)
     except KeyboardInterrupt:
         print(f"\n{label}: interrupted", file=sys.stderr)
-        return 130
+        status = 130
     finally:
         _interrupt.raising(False)
+    if status and distributed.is_initialized():  # under mpiexec: never leave ranks waiting
+        distributed.abort(status)
+    return status
 
 
 def _main(argv: list[str], label: str) -> int:

@@ -29,6 +29,20 @@ def default_generator() -> np.random.Generator:
     return _generator
 
 
+_batch_shard: tuple[int, int, int] | None = None  # (global batch, lo, hi) in data parallel
+
+
+def batch_random(shape: tuple) -> np.ndarray:
+    """Uniform numbers in [0, 1) of ``shape`` for a batch (dropout's masks), from the global
+    generator. Under data-parallel training, where this process holds rows ``[lo, hi)`` of a
+    global batch, the numbers of the whole batch are drawn and those rows returned, so every
+    process draws what one process would (``bp.distributed``)."""
+    shard = _batch_shard
+    if shard is not None and len(shape) and shape[0] == shard[2] - shard[1]:
+        return _generator.random((shard[0], *shape[1:]))[shard[1] : shard[2]]
+    return _generator.random(shape)
+
+
 def initial_seed() -> int | None:
     """The seed last given to ``manual_seed``."""
     return _seed

@@ -45,6 +45,7 @@ import numpy as np
 
 from .autograd import no_grad
 from .data import DataLoader, Dataset, Standardizer, TensorDataset
+from .distributed.training import DataParallel, my_rows, sum_over_ranks
 from .nn.module import Module
 from .optim import LRScheduler, Optimizer
 from .tensor import Tensor
@@ -151,11 +152,15 @@ def evaluate(
     data,
     batch_size: int = 1024,
     target_standardizer: Standardizer | None = None,
+    distributed: bool = False,
 ) -> dict[str, float]:
     """Loss (mean per sample) and, for class-index targets, accuracy of ``model`` on ``data``.
 
     Runs in ``eval()`` mode without recording a graph, then restores the model's mode. With
     ``target_standardizer`` the loss is in the targets' original units (see the module doc).
+    With ``distributed`` (and a ``bp.distributed`` process group) each rank evaluates its
+    share of every batch and the sums are all-reduced: every rank returns the whole data's
+    metrics, and every rank must call it.
 
     >>> import numpy as np, backprop as bp
     >>> m = bp.nn.Linear(2, 2)
@@ -169,9 +174,15 @@ def evaluate(
     model.eval()
     total, n, correct = 0.0, 0, 0
     classify = True
+    shard = distributed and DataParallel.active()
     try:
         with no_grad():
             for x, y in loader:
+                if shard:
+                    lo, hi = my_rows(len(x))
+                    if hi == lo:
+                        continue
+                    x, y = x[lo:hi], y[lo:hi]
                 out = model(x)
                 b = len(x)
                 total += float(loss_fn(out, y).item()) * b
@@ -181,6 +192,9 @@ def evaluate(
                 correct += c or 0
     finally:
         model.train(was_training)
+    if shard:
+        total, n, correct, classify = sum_over_ranks(total, n, correct, not classify)
+        classify = not classify
     if n == 0:
         raise ValueError("evaluate: the dataset is empty")
     return {"loss": total / n, "accuracy": correct / n if classify else math.nan}
@@ -237,6 +251,8 @@ def fit(
     """
     loader = _as_loader(train_data, batch_size, shuffle)
     val_loader = _as_loader(val_data, 1024, shuffle=False)
+    # data parallel under mpiexec (bp.distributed): each rank computes its share of each batch
+    par = DataParallel(model) if DataParallel.active() else None
     hist = history if history is not None else History()
     layers = layer_names(model)
     for name, _ in layers:
@@ -248,6 +264,7 @@ def fit(
         # a finished run (target reached or stopped early) stays finished
         return _restore_best(model, best, hist) if restore_best else hist
     steps = len(loader) if hasattr(loader, "__len__") else None
+    progress = progress and (par is None or par.rank == 0)
     bar = _progress_bar(progress, (epochs - start + 1) * steps if steps else None)
     stale = _epochs_since_best(hist)
     reported_loss = _original_units(loss_fn, target_standardizer)
@@ -259,28 +276,43 @@ def fit(
             norms = np.zeros(len(layers))
             n_steps = 0
             for x, y in loader:
-                out = model(x)  # forward: (batch, outputs)
-                loss = loss_fn(out, y)
-                optimizer.zero_grad()
-                loss.backward()  # backward: every parameter's .grad
+                if par is not None:  # this rank's share of the global batch
+                    x, y = par.shard(x, y)
+                b = len(x)
+                if b:
+                    out = model(x)  # forward: (batch, outputs)
+                    loss = loss_fn(out, y)
+                    optimizer.zero_grad()
+                    if par is None:
+                        loss.backward()  # backward: every parameter's .grad
+                    else:  # ... and the mean over the ranks of it
+                        par.backward(loss)
+                else:  # an empty share (fewer rows than ranks): only the all-reduce
+                    with no_grad():
+                        model(x)  # draws what the other ranks draw (dropout)
+                    optimizer.zero_grad()
+                    par.backward_without_data()
                 for i, (_, params) in enumerate(layers):
                     norms[i] += math.sqrt(
                         sum(float(np.vdot(p._grad, p._grad)) for p in params if p._grad is not None)
                     )
                 optimizer.step()  # update: w <- w - lr * dL/dw (for SGD)
-                b = len(x)
+                n_steps += 1
+                if bar is not None:
+                    bar.update(1)
+                if not b:
+                    continue
                 if target_standardizer is None:
                     total += loss.item() * b
                 else:  # the same batch's loss in original units
                     with no_grad():
                         total += reported_loss(out, y).item() * b
                 n += b
-                n_steps += 1
                 c = _n_correct(out._data, y._data)
                 classify = classify and c is not None
                 correct += c or 0
-                if bar is not None:
-                    bar.update(1)
+            if par is not None:  # the whole epoch's sums, over the ranks
+                total, n, correct = sum_over_ranks(total, n, correct)
             if n == 0:
                 raise ValueError("fit: the training data is empty")
             hist.epoch.append(epoch)
@@ -290,7 +322,13 @@ def fit(
             for i, (name, _) in enumerate(layers):
                 hist.grad_norms[name].append(float(norms[i]) / max(n_steps, 1))
             if val_loader is not None:
-                v = evaluate(model, loss_fn, val_loader, target_standardizer=target_standardizer)
+                v = evaluate(
+                    model,
+                    loss_fn,
+                    val_loader,
+                    target_standardizer=target_standardizer,
+                    distributed=par is not None,
+                )
                 hist.val_loss.append(v["loss"])
                 hist.val_accuracy.append(v["accuracy"])
             else:
@@ -327,6 +365,8 @@ def fit(
     finally:
         if bar is not None:
             bar.close()
+        if par is not None:
+            par.close()
     return _restore_best(model, best, hist) if restore_best else hist
 
 

@@ -9,7 +9,7 @@
 (32, 64)
 """
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .activations import (
     CELU,
     ELU,
@@ -102,5 +102,6 @@ __all__ = [
     "Unflatten",
     "functional",
     "init",
+    "parallel",
     "utils",
 ]

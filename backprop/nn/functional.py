@@ -64,7 +64,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     if p == 1.0:
         return input * _const(input, 0.0)
-    keep = _random.default_generator().random(input.shape) >= p
+    keep = _random.batch_random(input.shape) >= p
     return input * _const(input, keep / (1.0 - p))
 
 

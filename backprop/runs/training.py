@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import distributed as dist
 from .. import nn
 from .. import random as _random
 from ..backend import blas_threads
@@ -81,6 +82,9 @@ def train_run(
     recorded in the history's ``changes``; architecture and data settings cannot change.
     ``cfg.threads`` applies to this call only (new or resumed run alike)."""
     check_setting("threads", cfg.threads)
+    # Under `mpiexec -n N` (N > 1) every rank runs this with the same settings and trains
+    # its share of each batch (bp.distributed); only rank 0, the leader, writes the run.
+    dist.init_from_launcher()
     with blas_threads(cfg.threads):
         if resume is not None:
             return _resume(Path(resume), cfg, changes or {})
@@ -91,29 +95,36 @@ def _new_run(cfg: TrainConfig) -> RunResult:
     cfg.validate()
     _check_dataset(cfg)
     run_dir = Path(cfg.out) if cfg.out else _default_run_dir(cfg.dataset)
-    check_new_run_dir(run_dir)
+    if dist.get_world_size() > 1:  # every rank needs the leader's name (its clock)
+        run_dir = Path(_leaders(str(run_dir)))
+    leader = dist.is_leader()
+    if leader:
+        check_new_run_dir(run_dir)
     if cfg.hidden:  # before the data: a model that cannot fit is refused at once
         widths = {"in_features": 1, "hidden": list(cfg.hidden), "out_features": 1}
         check_memory(widths, cfg.batch_size, cfg.optimizer)
     _random.manual_seed(cfg.seed)
     splits = load_splits(cfg)
     arch = architecture(cfg, splits)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    lock = RunLock(run_dir)
+    if leader:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(run_dir) if leader else None
     try:
-        check_new_run_dir(run_dir)  # another writer may have finished in between
+        if leader:
+            check_new_run_dir(run_dir)  # another writer may have finished in between
         model = build_mlp(arch)
         opt = make_optimizer(cfg, model.parameters())
         sched = make_scheduler(cfg, opt)
         return _train(cfg, run_dir, splits, arch, model, opt, sched, History())
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 def _resume(run_dir: Path, overrides: TrainConfig, changes: dict[str, Any]) -> RunResult:
     if not run_dir.is_dir():
         read_run(run_dir)  # says what is wrong with it
-    lock = RunLock(run_dir, "train --resume")
+    lock = RunLock(run_dir, "train --resume") if dist.is_leader() else None
     try:
         model_state, optim_state, meta = read_run(run_dir)
         cfg = TrainConfig.from_dict(meta["config"])
@@ -137,7 +148,10 @@ def _resume(run_dir: Path, overrides: TrainConfig, changes: dict[str, Any]) -> R
                 f"above {meta['epoch']} to continue it"
             )
         best_state, _ = best_weights(run_dir, model_state, meta, cfg.keep)
-        if best_state is model_state:  # best/ lags checkpoint/ (a crash between their saves)
+        dist.barrier_if_initialized()  # every rank has read the run before the leader writes
+        if (
+            best_state is model_state and dist.is_leader()
+        ):  # best/ lags checkpoint/ (a crash between their saves)
             save_best(
                 run_dir,
                 best_state,
@@ -186,7 +200,15 @@ def _resume(run_dir: Path, overrides: TrainConfig, changes: dict[str, Any]) -> R
             cfg, run_dir, splits, meta["architecture"], model, opt, sched, hist, best_state or {}
         )
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
+
+
+def _leaders(text: str) -> str:
+    """Rank 0's ``text`` on every rank (the default run directory's name has its time)."""
+    data = np.frombuffer(text.encode().ljust(4096, b"\0")[:4096], np.uint8).copy()
+    dist.broadcast(data, src=0)
+    return data.tobytes().rstrip(b"\0").decode()
 
 
 def _diverged(hist: History) -> bool:
@@ -204,6 +226,8 @@ def _train(cfg, run_dir, splits, arch, model, opt, sched, hist, best=None) -> Ru
 
     def save(epoch: int, h: History) -> None:
         if _diverged(h):  # a non-finite model is never saved: checkpoint/ keeps the last good
+            return
+        if not dist.is_leader():  # every rank holds the same state: the leader saves it
             return
         meta = {
             "architecture": arch,
@@ -247,6 +271,7 @@ def _train(cfg, run_dir, splits, arch, model, opt, sched, hist, best=None) -> Ru
         best_state=best,
     )
     seconds = time.perf_counter() - t0
+    dist.barrier_if_initialized()  # the leader's last checkpoint is on disk
     model_epoch: int | None = hist.best_epoch if keep_best and best else hist.epoch[-1]
     if _diverged(hist) and not (keep_best and best):
         # the last epoch's model is not finite: fall back to the last one checkpoint/ holds
@@ -261,7 +286,7 @@ def _train(cfg, run_dir, splits, arch, model, opt, sched, hist, best=None) -> Ru
     else:
         metrics = {"dataset": splits.name, "task": splits.task, **_stop_info(hist)}
     metrics.update(model_epoch=model_epoch, keep=cfg.keep, seconds=seconds)
-    files = write_outputs(run_dir, cfg, hist, metrics)
+    files = write_outputs(run_dir, cfg, hist, metrics) if dist.is_leader() else {}
     return RunResult(run_dir, metrics, hist, files, model if model_epoch is not None else None)
 
 
@@ -279,7 +304,13 @@ def _final_metrics(model, loss, splits, hist: History) -> dict[str, Any]:
     for split in ("train", "val", "test"):
         X, y = getattr(splits, f"X_{split}"), getattr(splits, f"y_{split}")
         r = (
-            evaluate(model, loss, (X, y), target_standardizer=splits.target_standardizer)
+            evaluate(
+                model,
+                loss,
+                (X, y),
+                target_standardizer=splits.target_standardizer,
+                distributed=True,  # under mpiexec: each rank its share, then the sums
+            )
             if len(X)
             else {"loss": math.nan, "accuracy": math.nan}
         )

@@ -32,12 +32,14 @@ from ...data.sampler import (
     SubsetRandomSampler,
     WeightedRandomSampler,
 )
+from ...distributed.sampler import DistributedSampler
 
 __all__ = [
     "BatchSampler",
     "ConcatDataset",
     "DataLoader",
     "Dataset",
+    "DistributedSampler",
     "IterableDataset",
     "RandomSampler",
     "Sampler",
