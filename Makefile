@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 BASE := $(VENV)/.installed-base
 TEST := $(VENV)/.installed-test
 BENCH := $(VENV)/.installed-bench
+# the revision before issue 8 (optimizer updates through SciPy's BLAS): the "before" rows
+BENCH_BEFORE ?= c4eb15a
 
 .PHONY: demo test lint bench clean
 
@@ -37,7 +39,7 @@ lint: $(TEST)
 	$(BIN)/ruff format --check backprop tests benchmarks
 
 bench: $(BENCH)
-	$(BIN)/python -m benchmarks.run --write docs/performance.md
+	$(BIN)/python -m benchmarks.run --before $(BENCH_BEFORE) --write docs/performance.md
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -44,7 +44,9 @@ class Mul(Function):
 
     def backward(self, g):
         a, b = self.saved
-        return g * b, g * a
+        pa, pb = self.parents  # a constant factor (x * 2, x * c) needs no product of its own
+        ga = g * b if getattr(pa, "requires_grad", False) else None
+        return ga, (g * a if getattr(pb, "requires_grad", False) else None)
 
 
 class Div(Function):
