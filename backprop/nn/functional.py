@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import ops
 from .. import random as _random
+from ..ops.layout import pad  # noqa: F401  (F.pad: constant, reflect, replicate, circular)
 from ..tensor import Tensor
 
 builtins_max = builtins.max

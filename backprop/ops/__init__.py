@@ -25,7 +25,9 @@ from collections import namedtuple
 import numpy as np
 
 from ..tensor import Tensor
-from . import binary, unary  # more primitives, each file with its wrappers and METHODS table
+
+# more primitives, each file with its wrappers and METHODS table
+from . import binary, index, layout, products, scan, unary
 from .binary import clamp  # noqa: F401  (number or tensor bounds)
 from .elementwise import (  # noqa: F401  (re-exported: ops.Tanh, ops.Linear, ...)
     Abs,
@@ -160,6 +162,8 @@ def minimum(a, b) -> Tensor:
 def where(condition, a, b) -> Tensor:
     """``a`` where ``condition`` holds, else ``b`` (the condition carries no gradient)."""
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two numbers: PyTorch's dtype
+        a, b = Tensor(a), Tensor(b)
     return Where.apply((a, b), cond)
 
 
@@ -175,14 +179,14 @@ def _reduce_args(a: Tensor, dim, keepdim, axis, keepdims):
     return _dims(dim, a._data.ndim), bool(keepdim or keepdims)
 
 
-def sum(a, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:  # noqa: A001
-    a = _t(a)
+def sum(a, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False) -> Tensor:  # noqa: A001
+    a = _t(a) if dtype is None else _t(a).to(dtype)
     dims, keep = _reduce_args(a, dim, keepdim, axis, keepdims)
     return Sum.apply((a,), dims, keep)
 
 
-def mean(a, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
-    a = _t(a)
+def mean(a, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False) -> Tensor:
+    a = _t(a) if dtype is None else _t(a).to(dtype)
     dims, keep = _reduce_args(a, dim, keepdim, axis, keepdims)
     return Mean.apply((a,), dims, keep)
 
@@ -467,7 +471,14 @@ def bind_tensor_methods(cls) -> None:
         "any": _no_grad_result(_any),
         "all": _no_grad_result(_all),
     }
-    for table in (unary.METHODS, binary.METHODS):
+    for table in (
+        unary.METHODS,
+        binary.METHODS,
+        scan.METHODS,
+        index.METHODS,
+        layout.METHODS,
+        products.METHODS,
+    ):
         methods.update(table)
     for k, v in methods.items():
         setattr(cls, k, v)
