@@ -37,6 +37,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -251,20 +252,31 @@ def save_checkpoint(
     parts = [("model", model_arrays)]
     if optim_state is not None:
         parts.append(("optimizer", optim_arrays))
-    for role, arrays in parts:
-        blob = safetensors.numpy.save(arrays, metadata={"format": FORMAT, "role": role})
-        name = f"{role}-{token}.safetensors"
-        _write_durably(directory / name, blob)
-        manifest["files"][role] = {
-            "name": name,
-            "bytes": len(blob),
-            "sha256": hashlib.sha256(blob).hexdigest(),
-            "keys": list(arrays),  # safetensors sorts its keys; a state_dict's order matters
-        }
-
     tmp = directory / f".{MANIFEST}.{token}.tmp"
-    _write_durably(tmp, (json.dumps(manifest, indent=2) + "\n").encode())
-    os.replace(tmp, directory / MANIFEST)  # the commit point
+    written = [tmp]
+    try:
+        for role, arrays in parts:
+            blob = safetensors.numpy.save(arrays, metadata={"format": FORMAT, "role": role})
+            name = f"{role}-{token}.safetensors"
+            written.append(directory / name)
+            _write_durably(directory / name, blob)
+            manifest["files"][role] = {
+                "name": name,
+                "bytes": len(blob),
+                "sha256": hashlib.sha256(blob).hexdigest(),
+                "keys": list(arrays),  # safetensors sorts its keys; a state_dict's order matters
+            }
+        _write_durably(tmp, (json.dumps(manifest, indent=2) + "\n").encode())
+        os.replace(tmp, directory / MANIFEST)  # the commit point
+    except BaseException:
+        # Not committed: the previous checkpoint stands. Give back the space this save took
+        # (a full disk, a read-only file system, Ctrl-C); a kill -9 leaves them to the next save.
+        for p in written:
+            try:
+                p.unlink(missing_ok=True)
+            except OSError:
+                pass
+        raise
     _fsync_dir(directory)
     _remove_unreferenced(directory, {f["name"] for f in manifest["files"].values()})
     return directory / MANIFEST
@@ -290,8 +302,10 @@ def _read_manifest(directory: Path) -> dict:
     if not directory.exists():
         raise FileNotFoundError(f"no checkpoint at {directory}: the directory does not exist")
     if not directory.is_dir():
-        with open(directory, "rb") as f:
-            head = f.read(8)
+        head = b""
+        if directory.is_file():  # not a device, a FIFO...: only the magic bytes are read
+            with open(directory, "rb") as f:
+                head = f.read(8)
         what = (
             "a pickle or zip file (such as torch.save writes)"
             if _looks_pickled(head)
@@ -301,13 +315,13 @@ def _read_manifest(directory: Path) -> dict:
             f"{directory} is {what}, not a backprop checkpoint directory "
             f"(a directory holding {MANIFEST} and .safetensors files)"
         )
-    if not file.exists():
+    if not file.exists() and not file.is_symlink():
         present = sorted(p.name for p in directory.iterdir())[:10]
         raise CheckpointError(
             f"{file} is missing, so {directory} is not a backprop checkpoint "
             f"(it contains: {', '.join(present) or 'nothing'})"
         )
-    raw = file.read_bytes()
+    raw = _read_regular(file, MAX_MANIFEST_BYTES, "the manifest")
     if _looks_pickled(raw):
         raise CheckpointError(
             f"{file} is a pickle or zip file (such as torch.save writes), not "
@@ -315,7 +329,7 @@ def _read_manifest(directory: Path) -> dict:
         )
     try:
         manifest = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise CheckpointError(f"{file} is not valid JSON ({e}); the file is damaged") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CheckpointError(
@@ -335,12 +349,87 @@ def _read_manifest(directory: Path) -> dict:
         missing.append("files.model")
     if missing:
         raise CheckpointError(f"{file} is missing required keys: {', '.join(missing)}")
+    _check_schema(manifest, file)
     return manifest
+
+
+_FILE_NAME = re.compile(r"(model|optimizer)-[0-9a-f]{8}\.safetensors")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+MAX_MANIFEST_BYTES = 256 * 2**20  # a long run's history is a few MB; more is not ours
+MAX_TENSOR_BYTES = 2**40
+
+
+def _check_schema(manifest: dict, file: Path) -> None:
+    """Every part of the manifest used later, with its type and range, before any is used: a
+    damaged or hostile manifest is a CheckpointError naming the entry, never a KeyError."""
+
+    def bad(where: str, what: str) -> CheckpointError:
+        return CheckpointError(f"{file}: {where} {what}; the manifest is damaged")
+
+    if not isinstance(manifest["meta"], dict):
+        raise bad("meta", f"must be an object, not {type(manifest['meta']).__name__}")
+    if manifest["optimizer"] is not None and not isinstance(manifest["optimizer"], dict):
+        raise bad("optimizer", "must be an object or null")
+    files = manifest["files"]
+    unknown = [k for k in files if k not in ("model", "optimizer")]
+    if unknown:
+        raise bad("files", f"has unknown entries {unknown[:3]}")
+    if manifest["optimizer"] is not None and "optimizer" not in files:
+        raise bad("files", "has no optimizer entry for the optimizer state")
+    for role, entry in files.items():
+        where = f"files.{role}"
+        if not isinstance(entry, dict):
+            raise bad(where, f"must be an object, not {type(entry).__name__}")
+        name = entry.get("name")
+        if not isinstance(name, str) or not _FILE_NAME.fullmatch(name) or not name.startswith(role):
+            raise bad(f"{where}.name", f"is {name!r}, not a {role}-<hex>.safetensors file name")
+        size = entry.get("bytes")
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_TENSOR_BYTES:
+            raise bad(f"{where}.bytes", f"is {size!r}, not a file size")
+        digest = entry.get("sha256")
+        if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+            raise bad(f"{where}.sha256", "is not a SHA-256 hex digest")
+        keys = entry.get("keys", [])
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise bad(f"{where}.keys", "must be a list of names")
+        if len(set(keys)) != len(keys):
+            raise bad(f"{where}.keys", "lists a name twice")
+
+
+def _read_regular(file: Path, limit: int, what: str) -> bytes:
+    """The bytes of ``file``, which must be a regular file (not a directory, a device such as
+    /dev/zero, a FIFO, or a symlink loop) of at most ``limit`` bytes; at most ``limit + 1``
+    bytes are ever read. FileNotFoundError passes through (callers may retry)."""
+    try:
+        st = os.stat(file)
+    except FileNotFoundError:
+        raise
+    except OSError as e:  # ELOOP, EACCES, ENAMETOOLONG...
+        raise CheckpointError(f"{file}: {what} cannot be read ({e.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise CheckpointError(f"{file}: {what} is {kind}")
+    if st.st_size > limit:
+        raise CheckpointError(
+            f"{file}: {what} has {st.st_size} bytes, more than the {limit} expected"
+        )
+    try:
+        with open(file, "rb") as f:
+            data = f.read(min(limit, st.st_size) + 1)
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise CheckpointError(f"{file}: {what} cannot be read ({e.strerror})") from None
+    if len(data) > limit:
+        raise CheckpointError(f"{file}: {what} is longer than the {limit} bytes expected")
+    return data  # (a file that grew since the stat is one byte longer: the size check says so)
 
 
 def _read_tensors(directory: Path, entry: dict, verify: bool) -> dict[str, np.ndarray]:
     file = directory / entry["name"]
-    data = file.read_bytes()  # FileNotFoundError is handled by the caller (it may retry)
+    # FileNotFoundError is handled by the caller (it may retry). Reading at most the recorded
+    # size (plus one byte, to tell a longer file) bounds the memory a replaced file can take.
+    data = _read_regular(file, entry["bytes"] if verify else MAX_TENSOR_BYTES, "a tensor file")
     if verify and len(data) != entry["bytes"]:
         raise CheckpointError(
             f"{file} has {len(data)} bytes but the manifest recorded "
@@ -361,6 +450,11 @@ def _read_tensors(directory: Path, entry: dict, verify: bool) -> dict[str, np.nd
     missing = [k for k in keys if k not in arrays]
     if missing:
         raise CheckpointError(f"{file} lacks arrays the manifest lists: {', '.join(missing[:5])}")
+    extra = [k for k in arrays if k not in keys]
+    if extra:
+        raise CheckpointError(
+            f"{file} holds arrays the manifest does not list: {', '.join(extra[:5])}"
+        )
     return {k: arrays[k] for k in keys}
 
 
@@ -424,5 +518,11 @@ def load_checkpoint(path: str | os.PathLike, *, verify: bool = True) -> Checkpoi
                 ) from None
     optim = manifest["optimizer"]
     if optim is not None:
-        optim = _unflatten(optim, optim_arrays, str(directory / files["optimizer"]["name"]))
+        where = str(directory / files["optimizer"]["name"])
+        try:
+            optim = _unflatten(optim, optim_arrays, where)
+        except (TypeError, ValueError, IndexError, RecursionError) as e:
+            raise CheckpointError(
+                f"{directory / MANIFEST}: the optimizer state's layout is damaged ({e})"
+            ) from None
     return Checkpoint(model, optim, manifest["meta"])

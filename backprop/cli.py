@@ -126,10 +126,8 @@ def cmd_train(args) -> int:
             print(f"  {name + ':':<11} {path}")
     if m.get("model_epoch") is None:
         raise RunError(
-            f"the run {_stopped(m['stopped'])} and has no usable model; "
-            f"train again with a lower --lr (it was {result.history.lr[-1]:g})"
-            if result.history.lr
-            else f"the run {_stopped(m['stopped'])} and has no usable model"
+            f"the run diverged at epoch {m['epochs_run']} {_stopped(m['stopped'])[9:]} and has "
+            f"no usable model; train again with a lower --lr (it was {result.history.lr[-1]:g})"
         )
     return 0
 
@@ -142,7 +140,8 @@ def _stopped(stopped: str) -> str:
 
 
 def _summary(m: dict) -> str:
-    head = f"{m['dataset']}: {m['epochs_run']} epochs"
+    n = m["epochs_run"]
+    head = f"{m['dataset']}: {n} epoch{'' if n == 1 else 's'}"
     if "seconds" in m:
         head += f" in {m['seconds']:.1f} s"
     if m.get("stopped") and m["stopped"] != "epochs":
@@ -337,7 +336,12 @@ def _main(argv: list[str], label: str) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 0
-        return args.func(args) or 0
+        import numpy as np
+
+        # Overflow and NaN in a diverging run are reported once, as such, not as NumPy's
+        # RuntimeWarnings on every step.
+        with np.errstate(all="ignore"):
+            return args.func(args) or 0
     except (RunError, DataError, CheckpointError, FileNotFoundError) as e:
         if debug:
             raise

@@ -62,17 +62,30 @@ def _to_array(data: Any, dtype) -> Any:
     if isinstance(data, Tensor):
         data = data._data
     if backend.is_array(data):
+        _check_numeric(data.dtype, data)
         return data.copy() if dt is None or data.dtype == dt else data.astype(dt)
     if isinstance(data, np.generic):
+        _check_numeric(data.dtype, data)
         return np.asarray(data, dtype=dt)
+    if isinstance(data, (str, bytes)):
+        _check_numeric(np.dtype("U1"), data)
     arr = np.asarray(data)
+    _check_numeric(arr.dtype, data)
     if dt is not None:
         return arr.astype(dt, copy=False)
     if arr.dtype == np.float64 or arr.dtype.kind == "f":
         return arr.astype(_default_dtype, copy=False)
-    if arr.dtype.kind == "O":
-        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} values")
     return arr
+
+
+def _check_numeric(dtype, data: Any) -> None:
+    # PyTorch has no string or object tensors: 'abc' and object arrays are TypeErrors there.
+    if np.dtype(dtype).kind in "OUSVM":
+        what = repr(data) if isinstance(data, (str, bytes)) else f"{np.dtype(dtype)} values"
+        raise TypeError(
+            f"tensor: cannot make a tensor from {what}: tensors hold numbers "
+            "(bool, integers, floats, complex)"
+        )
 
 
 class Tensor:

@@ -7,6 +7,7 @@ import json
 import os
 import pickle
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import backprop
 from backprop.checkpoint import (
@@ -301,3 +304,116 @@ def test_sigkill_mid_save_never_damages_the_previous_checkpoint(tmp_path):
     # The next save cleans up whatever the killed saves left behind.
     save_checkpoint(path, {"w": np.zeros(1)})
     assert len(list(path.iterdir())) == 2
+
+
+# --- hostile manifests and files: a CheckpointError naming the problem, never a traceback -----
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda m: {**m, "meta": None}, "meta must be an object"),
+        (
+            lambda m: {**m, "files": {**m["files"], "model": "model.safetensors"}},
+            "files.model must be an object",
+        ),
+        (lambda m: _file(m, name="../../etc/passwd"), "files.model.name is '../../etc/passwd'"),
+        (lambda m: _file(m, bytes="12"), "files.model.bytes is '12'"),
+        (lambda m: _file(m, bytes=-1), "files.model.bytes is -1"),
+        (lambda m: _file(m, sha256=None), "files.model.sha256 is not a SHA-256"),
+        (lambda m: _file(m, keys="w"), "files.model.keys must be a list"),
+        (lambda m: {**m, "optimizer": [1]}, "optimizer must be an object or null"),
+        (lambda m: {**m, "optimizer": {"__items__": 5}}, "optimizer state's layout is damaged"),
+        (lambda m: {**m, "files": {**m["files"], "extra": {}}}, "unknown entries"),
+    ],
+    ids=[
+        "meta-null",
+        "files-string",
+        "path-traversal",
+        "bytes-string",
+        "bytes-negative",
+        "no-hash",
+        "keys-string",
+        "optimizer-list",
+        "optimizer-layout",
+        "extra-file",
+    ],  # fmt: skip
+)
+def test_manifest_schema(ckpt, edit, message):
+    manifest = ckpt / "checkpoint.json"
+    manifest.write_text(json.dumps(edit(json.loads(manifest.read_text()))))
+    with pytest.raises(CheckpointError, match=re.escape(message)):
+        load_checkpoint(ckpt)
+
+
+def _file(m: dict, **entry) -> dict:
+    return {**m, "files": {**m["files"], "model": {**m["files"]["model"], **entry}}}
+
+
+def test_only_regular_files_are_read(ckpt, tmp_path):
+    f = tensor_file(ckpt)
+    f.unlink()
+    f.symlink_to("/dev/zero")  # would read until memory runs out
+    with pytest.raises(CheckpointError, match="a tensor file is not a regular file"):
+        load_checkpoint(ckpt)
+    f.unlink()
+    f.symlink_to(f.name)  # a loop
+    with pytest.raises(CheckpointError, match="cannot be read"):
+        load_checkpoint(ckpt)
+    manifest = ckpt / "checkpoint.json"
+    manifest.unlink()
+    manifest.mkdir()
+    with pytest.raises(CheckpointError, match="the manifest is a directory"):
+        load_checkpoint(ckpt)
+
+
+def test_extra_arrays_in_a_tensor_file(tmp_path):
+    import safetensors.numpy
+
+    save_checkpoint(tmp_path, {"w": np.zeros(2)})
+    m = json.loads((tmp_path / "checkpoint.json").read_text())
+    blob = safetensors.numpy.save({"w": np.zeros(2), "sneaky": np.ones(1)})
+    (tmp_path / m["files"]["model"]["name"]).write_bytes(blob)
+    with pytest.raises(CheckpointError, match="holds arrays the manifest does not list: sneaky"):
+        load_checkpoint(tmp_path, verify=False)
+
+
+MANIFEST_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_fuzzed_manifests_raise_only_checkpoint_errors(ckpt, data):
+    """Replace one entry anywhere in a good manifest with an arbitrary JSON value (or delete
+    it): loading gives the checkpoint or a CheckpointError, nothing else."""
+    manifest = ckpt / "checkpoint.json"
+    good = getattr(test_fuzzed_manifests_raise_only_checkpoint_errors, "good", None)
+    if good is None:
+        good = test_fuzzed_manifests_raise_only_checkpoint_errors.good = manifest.read_text()
+    doc = json.loads(good)
+    node, path = doc, []
+    while isinstance(node, (dict, list)) and node and data.draw(st.booleans()):
+        key = data.draw(st.sampled_from(list(node) if isinstance(node, dict) else range(len(node))))
+        path.append((node, key))
+        node = node[key]
+    if path:
+        parent, key = path[-1]
+        if isinstance(parent, dict) and data.draw(st.booleans()):
+            del parent[key]
+        else:
+            parent[key] = data.draw(MANIFEST_VALUES)
+    else:
+        doc = data.draw(MANIFEST_VALUES)
+    manifest.write_text(json.dumps(doc))
+    try:
+        load_checkpoint(ckpt)
+    except CheckpointError:
+        pass
+    finally:
+        manifest.write_text(good)

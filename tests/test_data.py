@@ -380,3 +380,127 @@ def test_load_mnist(tmp_path):
     (d / "t10k-labels.idx1-ubyte").unlink()
     with pytest.raises(FileNotFoundError, match="has no t10k-labels-idx1-ubyte"):
         load_mnist(d)
+
+
+# --- hostile and unusual files: one DataError naming the file (and line, column) ------------
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("caf\xe9,1\n2,0\n".encode("latin-1"), r"line 1: byte 0xe9 is not UTF-8"),
+        (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "binary file"),
+        (("a,b\n" + "1" * 200_000 + ",0\n").encode(), r"line 2: not a readable CSV row"),
+        (b"x\n1\n2\n", "a single column"),
+        (b"a,b\n", "a header but no data rows"),
+        (b"a,b\n1,0\n2\n", r"line 3 has 1 fields, expected 2"),
+        (b"a,b\n1e39,0\n2,1\n", r"line 2, column 'a': '1e39' is beyond float32's range"),
+        (b"a,b\n-inf,0\n2,1\n", r"line 2, column 'a': '-inf' is not a finite number"),
+        (b"a,b\n1,1\n2,1\n3,1\n", "every one of the 3 rows has the label '1'.*two classes"),
+    ],
+    ids=[
+        "latin1",
+        "binary",
+        "huge-field",
+        "one-column",
+        "header-only",
+        "short-row",
+        "beyond-float32",
+        "inf",
+        "one-class",
+    ],  # fmt: skip
+)
+def test_csv_refuses_what_it_cannot_use(tmp_path, content, message):
+    path = tmp_path / "data.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message) as info:
+        load_csv(path)
+    assert str(path) in str(info.value)
+
+
+def test_csv_delimiters_and_numeric_labels(tmp_path):
+    semi = write(tmp_path, "a;b;label\n1,5;2;0\n3,5;4;1\n5;6;1\n", "semi.csv")
+    with pytest.raises(DataError, match=r"line 2, column 'a': '1,5' is not a number"):
+        load_csv(semi)  # ';' detected: the decimal commas are named, not silently dropped
+    tab = load_csv(write(tmp_path, "a\tb\tlabel\n1\t2\t0\n3\t4\t1\n", "tab.txt"))
+    assert tab.X.tolist() == [[1, 2], [3, 4]] and tab.feature_names == ["a", "b"]
+    both = write(tmp_path, "a;b|c\n1;2|3\n", "both.csv")
+    with pytest.raises(DataError, match="cannot tell the delimiter"):
+        load_csv(both)
+    t = load_csv(write(tmp_path, "x,y\n1,1\n2,1.0\n3,2\n4,2.0\n5,1e0\n"))
+    assert t.class_names == ["1", "2"] and t.y.tolist() == [0, 0, 1, 1, 0]
+    with pytest.raises(DataError, match="is a directory"):
+        load_csv(tmp_path)
+
+
+def test_idx_empty_and_float_values(tmp_path):
+    d = fake_mnist(tmp_path / "m")
+    (d / "t10k-images.idx3-ubyte").write_bytes(idx_bytes(np.zeros((0, 28, 28), np.uint8)))
+    (d / "t10k-labels.idx1-ubyte").write_bytes(idx_bytes(np.zeros(0, np.uint8)))
+    with pytest.raises(DataError, match=r"t10k images \(0, 28, 28\) hold no pixels"):
+        load_mnist(d)
+    bad = np.zeros((2, 2), np.float32)
+    bad[1, 0] = np.nan
+    (tmp_path / "f").write_bytes(idx_bytes(bad))
+    with pytest.raises(DataError, match=r"index \(1, 0\) is nan, not finite"):
+        load_idx(tmp_path / "f")
+    (tmp_path / "g").write_bytes(idx_bytes(np.full((1, 2), 1e300)))
+    assert load_idx(tmp_path / "g").dtype == np.float64  # fine as float64; MNIST refuses it
+    (d / "t10k-images.idx3-ubyte").write_bytes(idx_bytes(np.full((20, 5, 4), 1e300)))
+    (d / "t10k-labels.idx1-ubyte").write_bytes(idx_bytes((np.arange(20) % 10).astype(np.uint8)))
+    with pytest.raises(DataError, match="beyond float32's range"):
+        load_mnist(d)
+
+
+def test_idx_gzip_bomb_is_refused_without_decompressing(tmp_path):
+    # The header says 2**31 bytes (a 2 GiB bomb) and the stream goes on: refused from the
+    # header, against a bound; and a stream longer than its header is stopped after one byte.
+    head = bytes([0, 0, 8, 1]) + struct.pack(">I", 2**31)
+    (tmp_path / "bomb.gz").write_bytes(gzip.compress(head + bytes(2**20)))
+    with pytest.raises(DataError, match=r"declares shape \(2147483648,\).*more than the 0.0 GiB"):
+        load_idx(tmp_path / "bomb.gz", max_bytes=2**20)
+    small = bytes([0, 0, 8, 1]) + struct.pack(">I", 3) + bytes(3)
+    (tmp_path / "long.gz").write_bytes(gzip.compress(small + bytes(2**22)))
+    with pytest.raises(DataError, match="longer than its header says"):
+        load_idx(tmp_path / "long.gz")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=300), st.booleans())
+def test_fuzzed_csv_and_idx_raise_only_data_errors(tmp_path_factory, data, zipped):
+    d = tmp_path_factory.mktemp("fuzz")
+    (d / "f.csv").write_bytes(data)
+    try:
+        load_csv(d / "f.csv")
+    except DataError:
+        pass
+    (d / "f-idx").write_bytes(gzip.compress(data) if zipped else data)
+    try:
+        load_idx(d / "f-idx")
+    except DataError:
+        pass
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(
+                st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                st.integers(-3, 3).map(str),
+                st.sampled_from(["", "a", "1.0", "1e40", "nan", '"', ";", "\t"]),
+            ),
+            min_size=1,
+            max_size=4,
+        ),
+        max_size=6,
+    )
+)
+def test_fuzzed_csv_cells_raise_only_data_errors(tmp_path_factory, rows):
+    path = tmp_path_factory.mktemp("cells") / "c.csv"
+    path.write_text("\n".join(",".join(r) for r in rows))
+    try:
+        t = load_csv(path)
+    except DataError:
+        return
+    assert np.isfinite(t.X).all() and t.X.dtype == np.float32
+    if t.task == "classification":
+        assert len(t.class_names) >= 2

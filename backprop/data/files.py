@@ -129,7 +129,7 @@ def read_rows(path: str | Path, delimiter: str | None = None) -> tuple[list, str
                 rows.append((reader.line_num, [c.strip() for c in r]))
     except csv.Error as e:
         raise DataError(
-            f"{path} line {reader.line_num + 1}: not a readable CSV row ({e}; fields longer "
+            f"{path} line {reader.line_num}: not a readable CSV row ({e}; fields longer "
             f"than {MAX_FIELD} characters are refused)"
         ) from None
     finally:
