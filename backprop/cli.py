@@ -104,15 +104,12 @@ def cmd_train(args) -> int:
 
     given = {k: v for k, v in vars(args).items() if k in settings()}
     if args.resume:
-        cfg = TrainConfig(
-            progress=given.pop("progress", True),
-            plots=given.pop("plots", True),
-            threads=given.pop("threads", None),
-        )
-        changes = {k: v for k, v in given.items() if k != "out"}
         if "out" in given:
             raise RunError("--out cannot be given with --resume (the run stays where it is)")
-        result = train_run(cfg, resume=args.resume, changes=changes)
+        # this invocation's own settings (progress bar, plots, threads) vs the run's changes
+        session = {k: v for k, v in given.items() if settings()[k][1].resume == "session"}
+        changes = {k: v for k, v in given.items() if k not in session}
+        result = train_run(TrainConfig(**session), resume=args.resume, changes=changes)
     else:
         cfg = TrainConfig(**given).validate()
         result = train_run(cfg)

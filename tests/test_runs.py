@@ -147,10 +147,16 @@ def test_a_second_writer_fails_at_once_and_readers_keep_working(tmp_path, capsys
     assert run_cli([*argv, "--no-plots"], capsys)[0] == 0
 
 
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc")
 def test_ctrl_c_while_importing_is_one_line(tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "backprop", "train", "--no-progress"], env=ENV,
                          stderr=subprocess.PIPE, cwd=tmp_path)  # fmt: skip
-    time.sleep(0.15)  # still importing NumPy and friends
+    # Interrupt as soon as NumPy's extension is mapped: `import backprop` is under way (NumPy
+    # is its first heavy import), long before the command starts.
+    maps = Path(f"/proc/{p.pid}/maps")
+    deadline = time.monotonic() + 30
+    while "_multiarray_umath" not in maps.read_text() and time.monotonic() < deadline:
+        time.sleep(0.002)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130 and err.decode().strip() == "backprop train: interrupted"

@@ -68,12 +68,14 @@ def check_architecture(arch: Any, where: str = "the architecture") -> dict[str, 
     hidden = arch.get("hidden", [])
     if not isinstance(hidden, list) or not all(_is_int(h) for h in hidden):
         raise RunError(f"{where}: hidden must be a list of positive integers, got {hidden!r}")
-    if arch.get("activation", "relu") not in ACTIVATIONS:
+    activation = arch.get("activation", "relu")
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise RunError(
             f"{where}: unknown activation {arch.get('activation')!r} "
             f"(known: {', '.join(ACTIVATIONS)})"
         )
-    if arch.get("init", "default") not in INITIALIZERS:
+    init = arch.get("init", "default")
+    if not isinstance(init, str) or init not in INITIALIZERS:
         raise RunError(f"{where}: unknown init {arch.get('init')!r}")
     dropout = arch.get("dropout", 0.0)
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
@@ -111,8 +113,13 @@ def check_memory(arch: dict[str, Any], batch_size: int, optimizer: str) -> None:
     need, have = model_memory(arch, batch_size, optimizer), available_memory()
     if have is not None and need > have:
         widths = [arch["in_features"], *arch.get("hidden", []), arch["out_features"]]
+        shape = (
+            " -> ".join(map(str, widths))
+            if arch["in_features"] > 1
+            else (f"with hidden layers {','.join(map(str, arch.get('hidden', [])))}")
+        )
         raise RunError(
-            f"an MLP {' -> '.join(map(str, widths))} needs about {_gib(need)} of memory "
+            f"an MLP {shape} needs about {_gib(need)} of memory "
             f"(parameters, gradients, optimizer state, a batch of {batch_size}) but only "
             f"{_gib(have)} is available: choose smaller --hidden sizes"
         )

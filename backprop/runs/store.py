@@ -41,7 +41,7 @@ RUN_FILES = {LOCK, CHECKPOINT_DIR, BEST_DIR, "metrics.json", "history.csv", "cur
 # ---------------------------------------------------------------------------------------------
 # Writing: the target folder, the lock, atomic files
 # ---------------------------------------------------------------------------------------------
-def check_new_run_dir(run_dir: Path) -> None:
+def check_new_run_dir(run_dir: Path, holding_lock: bool = False) -> None:
     """Refuse an ``--out`` that is a file, lies under a file, already holds a run, or is a
     non-empty folder that is not a run (the user's own files are never overwritten)."""
     for parent in [run_dir, *run_dir.parents]:
@@ -52,12 +52,20 @@ def check_new_run_dir(run_dir: Path) -> None:
             break
     if not run_dir.is_dir():
         return
+    if not holding_lock and is_locked(run_dir):
+        raise RunError(
+            f"{run_dir} is being written by another process ({holder(run_dir)}); wait for it "
+            "to finish or choose another --out"
+        )
     if (run_dir / CHECKPOINT_DIR).exists():
         raise RunError(
             f"{run_dir} already holds a run; pass --resume {run_dir} to continue it "
             "or choose another --out"
         )
-    foreign = sorted(p.name for p in run_dir.iterdir() if p.name not in RUN_FILES)
+    present = sorted(p.name for p in run_dir.iterdir())
+    # A folder a run was started in holds its lock file; anything else there is the user's.
+    ours = LOCK in present
+    foreign = [n for n in present if n not in RUN_FILES or not ours]
     if foreign:
         raise RunError(
             f"--out {run_dir} is a folder with other files in it ({', '.join(foreign[:3])}"
@@ -106,6 +114,23 @@ class RunLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def is_locked(run_dir: Path) -> bool:
+    """Whether a process holds the run directory's lock now."""
+    if fcntl is None or not (run_dir / LOCK).is_file():  # pragma: no cover - Windows
+        return False
+    try:
+        fd = os.open(run_dir / LOCK, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # also releases the shared lock, if it was granted
 
 
 def holder(run_dir: Path) -> str:
@@ -190,13 +215,16 @@ def save_best(run_dir: Path, state: dict, epoch: int, val_loss: float, arch: dic
 # Reading a run back
 # ---------------------------------------------------------------------------------------------
 def _metrics_note(run_dir: Path) -> str:
-    """What metrics.json says about a run that has no usable model (diverged), if anything."""
+    """How a run that has no usable model diverged, as its metrics.json says, or ""."""
     try:
         m = json.loads((run_dir / "metrics.json").read_text()[:1_000_000])
         stopped = m.get("stopped", "") if isinstance(m, dict) else ""
     except (OSError, ValueError):
         return ""
-    return stopped if isinstance(stopped, str) and stopped.startswith("diverged") else ""
+    if not isinstance(stopped, str) or not stopped.startswith("diverged"):
+        return ""
+    why = stopped.partition(": ")[2].replace(" (lower the lr)", "")
+    return f"diverged at epoch {m.get('epochs_run')}" + (f" ({why})" if why else "")
 
 
 def _load(ckpt: Path) -> tuple:
@@ -220,10 +248,14 @@ def read_run(run_dir: Path):
         diverged = _metrics_note(run_dir)
         if diverged:
             raise RunError(
-                f"{run_dir} has no usable model: the run {diverged.replace(':', ' (', 1)}); "
-                "train again with a lower --lr"
+                f"{run_dir} has no usable model: the run {diverged}; train again with a lower --lr"
             )
         raise RunError(f"{run_dir} has no {CHECKPOINT_DIR}/: not a backprop run directory")
+    if not (ckpt / "checkpoint.json").exists() and is_locked(run_dir):
+        raise RunError(
+            f"{run_dir} is being written by another process ({holder(run_dir)}) and has no "
+            "complete checkpoint yet; try again after its first epoch"
+        )
     model_state, optim_state, meta = _load(ckpt)
     check_meta(meta, ckpt)
     return model_state, optim_state, meta
@@ -310,7 +342,8 @@ def best_weights(
     epoch, best_epoch = meta["epoch"], meta["history"].get("best_epoch", 0)
     if keep != "best":
         return None, epoch
-    if (run_dir / BEST_DIR).exists():
+    # best/ without its manifest is its first save under way (another process is training)
+    if (run_dir / BEST_DIR / "checkpoint.json").exists():
         state, _, best_meta = _load(run_dir / BEST_DIR)
         if isinstance(best_meta, dict) and best_meta.get("epoch") == best_epoch:
             return state, best_epoch

@@ -110,8 +110,8 @@ def _new_run(cfg: TrainConfig) -> RunResult:
         run_dir.mkdir(parents=True, exist_ok=True)
     lock = RunLock(run_dir) if leader else None
     try:
-        if leader:
-            check_new_run_dir(run_dir)  # another writer may have finished in between
+        if leader:  # another writer may have finished in between
+            check_new_run_dir(run_dir, holding_lock=True)
         model = build_mlp(arch)
         opt = make_optimizer(cfg, model.parameters())
         sched = make_scheduler(cfg, opt)
