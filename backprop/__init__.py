@@ -14,6 +14,8 @@ from . import _interrupt as _interrupt  # isort: skip
 
 __version__ = "0.1.0"
 
+# -- PyTorch's surface: factories, dtypes, devices, promotion, comparisons (engine: i9a) ------
+from . import autograd as autograd
 from . import checkpoint as checkpoint
 from . import data as data
 from . import distributed as distributed
@@ -28,7 +30,9 @@ from .autograd import (
     OpError,
     detect_anomaly,
     enable_grad,
+    inference_mode,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
     set_grad_enabled,
 )
@@ -38,7 +42,32 @@ from .checkpoint import CheckpointError as CheckpointError
 from .checkpoint import load_checkpoint as load_checkpoint
 from .checkpoint import save_checkpoint as save_checkpoint
 from .data import load_dataset as load_dataset
+from .device import accelerator, backends, cuda, device, get_default_device, mps, set_default_device
+from .dtypes import can_cast, promote_types, result_type
 from .explain import check, draw, explain, explore, summary, textbook, to_dot, trace
+from .factories import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    logspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    zeros,
+    zeros_like,
+)
 from .gradcheck import GradcheckError, gradcheck
 from .ops import (
     abs,
@@ -53,11 +82,21 @@ from .ops import (
     clone,
     concatenate,
     div,
+    eq,
+    equal,
     erf,
     exp,
     expand,
     flatten,
+    ge,
+    greater,
+    greater_equal,
+    gt,
+    le,
+    less,
+    less_equal,
     log,
+    lt,
     matmul,
     max,
     maximum,
@@ -65,13 +104,16 @@ from .ops import (
     min,
     minimum,
     mul,
+    ne,
     neg,
     norm,
+    not_equal,
     permute,
     pow,
     relu,
     reshape,
     sigmoid,
+    sign,
     sqrt,
     squeeze,
     stack,
@@ -230,22 +272,40 @@ from .random import Generator, initial_seed, manual_seed
 from .serialization import load, save
 from .tensor import (
     Tensor,
-    arange,
     bool_,
-    eye,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
+    double,
     float16,
     float32,
     float64,
-    full,
     get_default_dtype,
+    half,
+    int8,
+    int16,
     int32,
     int64,
-    ones,
-    ones_like,
-    rand,
-    randn,
+    long,
     set_default_dtype,
+    short,
     tensor,
-    zeros,
-    zeros_like,
+    uint8,
 )
+
+float = float32  # noqa: A001 - PyTorch's aliases: bp.float is float32, bp.long int64, ...
+int = int32  # noqa: A001
+bool = bool_  # noqa: A001
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(t) -> bool:
+    return t.is_floating_point()
+
+
+def numel(t) -> int:
+    return t.numel()

@@ -49,12 +49,20 @@ class AnomalyError(RuntimeError):
     """A NaN or Inf appeared inside ``detect_anomaly``."""
 
 
-class OpError(ValueError):
-    """An op was given inputs it cannot take (shapes, dtypes); the message names the op."""
+class OpError(RuntimeError, ValueError):
+    """An op was given inputs it cannot take (shapes, dtypes); the message names the op.
+
+    A RuntimeError, as PyTorch raises for mismatched shapes, and a ValueError, as NumPy does
+    (callers written against either catch it)."""
 
 
 class OpIndexError(OpError, IndexError):
-    """An index out of range. Also an IndexError, so ``for row in t`` stops at the end."""
+    """An index or a dim out of range. An IndexError, as in PyTorch, so ``for row in t``
+    stops at the end."""
+
+
+class InplaceError(RuntimeError):
+    """backward needs a value that an in-place op has changed since the forward pass."""
 
 
 class Function:
@@ -71,9 +79,26 @@ class Function:
     formulas: tuple[str, ...] = ()
     saved: Any = None
     created_at: list | None = None
+    # Type promotion: None (the op takes its inputs as they are), or a hook from ``dtypes``
+    # (``promote_args``: PyTorch's result_type; ``promote_float``: and integers become float)
+    # that ``apply`` calls on the input arrays before ``forward``.
+    promote = None
+    # The inputs whose values the rule reads (indices; -1 is the op's own output): backward
+    # refuses to run if an in-place op changed one of them since the forward pass.
+    saved_inputs: tuple = ()
+    versions: tuple | None = None  # the inputs' versions at forward, when any was not 0
 
     parents: tuple
     # Leave __dict__ on: ops keep their small non-array parameters (dims, shapes) as attributes.
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if isinstance(cls.__dict__.get("forward"), staticmethod):
+            # PyTorch's form, ``forward(ctx, *args)`` and ``backward(ctx, *grads)`` as static
+            # methods: custom.py gives the class ``apply(*args)`` and runs it as a graph node
+            from .custom import install
+
+            install(cls)
 
     def forward(self, *args):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -105,13 +130,19 @@ class Function:
         # and PyTorch treat as weak: a float32 tensor stays float32
         datas = []
         requires = False
+        bumped = False
         for x in inputs:
             if isinstance(x, Tensor):
                 datas.append(x._data)
                 if x.requires_grad:
                     requires = True
+                if x._vc is not None:
+                    bumped = True
             else:
                 datas.append(x.item() if isinstance(x, np.generic) else x)
+        promote = cls.promote
+        if promote is not None:
+            datas = promote(datas)
         fn = cls.__new__(cls)
         try:
             out = fn.forward(*datas, *params)
@@ -126,9 +157,12 @@ class Function:
         t.requires_grad = requires
         t.name = None
         t._retain = False
+        t._vc = None
         if requires:
             fn.parents = inputs
             fn.seq = _next_seq()  # creation order: a topological order of the graph
+            if bumped:  # some input was changed in place before: remember its version now
+                fn.versions = tuple(_version(x) for x in inputs)
             t._ctx = fn
         else:
             t._ctx = None
@@ -139,6 +173,33 @@ class Function:
 
 
 _next_seq = itertools.count().__next__
+
+
+def _version(x) -> int:
+    vc = getattr(x, "_vc", None)
+    return 0 if vc is None else vc[0]
+
+
+def _check_versions(fn: Function, t: Tensor) -> None:
+    """Raise if an input the rule reads (or the op's output ``t``) changed in place since
+    the forward pass, as PyTorch's version counter does."""
+    vs = fn.versions
+    for i in fn.saved_inputs:
+        p = t if i < 0 else fn.parents[i]
+        vc = getattr(p, "_vc", None)
+        if vc is None:
+            continue
+        then = 0 if i < 0 or vs is None else vs[i]
+        if vc[0] != then:
+            what = "its output" if i < 0 else f"input {i}"
+            name = f" '{p.name}'" if getattr(p, "name", None) else ""
+            raise InplaceError(
+                f"one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: {what}{name} of op '{fn.name}', a tensor of shape "
+                f"{tuple(p.shape)} and dtype {p.dtype}, is at version {vc[0]}; expected "
+                f"version {then} instead. Use an out-of-place op (x = x * 2 instead of "
+                f"x.mul_(2)), or clone() the tensor before changing it."
+            )
 
 
 def _as_array(out):
@@ -237,8 +298,61 @@ def is_grad_enabled() -> bool:
     return mode.grad_enabled
 
 
-def set_grad_enabled(enabled: bool) -> None:
-    mode.grad_enabled = bool(enabled)
+class set_grad_enabled(ContextDecorator):
+    """Turn graph recording on or off: as a function call (for the rest of the process), or
+    as a context manager or decorator (restored afterwards), as in PyTorch.
+
+    >>> import backprop as bp
+    >>> with bp.set_grad_enabled(False):
+    ...     bp.is_grad_enabled()
+    False
+    >>> bp.is_grad_enabled()
+    True
+    """
+
+    def __init__(self, mode_: bool) -> None:
+        self.prev = mode.grad_enabled
+        self.value = bool(mode_)
+        self._stack: list = []
+        mode.grad_enabled = self.value
+
+    def __call__(self, func):
+        mode.grad_enabled = self.prev  # a decorator: the setting applies inside calls only
+        return super().__call__(func)
+
+    def __enter__(self):
+        self._stack.append(mode.grad_enabled if self._stack else self.prev)
+        mode.grad_enabled = self.value
+        return self
+
+    def __exit__(self, *exc):
+        mode.grad_enabled = self._stack.pop()
+        return False
+
+
+class inference_mode(_Switch):
+    """As ``no_grad`` (PyTorch's faster no-graph mode): ``with bp.inference_mode():`` or
+    ``@bp.inference_mode()``; ``inference_mode(False)`` changes nothing."""
+
+    _flag, _value = "grad_enabled", False
+
+    def __new__(cls, mode_=True):
+        if callable(mode_):
+            return super().__new__(cls, mode_)
+        self = super().__new__(cls)
+        if not mode_:
+            self._value = mode.grad_enabled
+            self.__dict__["_follow"] = True
+        return self
+
+    def __enter__(self):
+        if self.__dict__.get("_follow"):
+            self._value = mode.grad_enabled
+        return super().__enter__()
+
+
+def is_inference_mode_enabled() -> bool:
+    return not mode.grad_enabled
 
 
 class detect_anomaly(_Switch):
@@ -301,30 +415,52 @@ def toposort(root: Tensor, include_leaves: bool = False) -> list[Tensor]:
     return order
 
 
-def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
-    """Backpropagate from ``root``; see ``Tensor.backward``."""
+def _seed(root: Tensor, grad, where: str = "backward"):  # noqa: F811
+    """The gradient that starts a backward pass at ``root`` (ones for a scalar)."""
     if not root.requires_grad:
         raise RuntimeError(
-            "backward: this tensor does not require grad and has no graph; set "
+            f"{where}: this tensor does not require grad and has no graph; set "
             "requires_grad=True on the inputs you want gradients for"
         )
     if grad is None:
         if root._data.size != 1:
             raise RuntimeError(
-                f"backward: grad can be implicitly created only for scalar outputs, but this "
+                f"{where}: grad can be implicitly created only for scalar outputs, but this "
                 f"tensor has shape {tuple(root.shape)}; pass grad= (a tensor of that shape), or "
                 f"reduce it first (e.g. .sum())"
             )
-        g = backend.get_array_module(root._data).ones_like(root._data)
-    else:
-        g = grad._data if isinstance(grad, Tensor) else grad
-        xp = backend.get_array_module(root._data)
-        g = xp.asarray(g, dtype=root._data.dtype)
-        if g.shape != root._data.shape:
-            raise RuntimeError(
-                f"backward: grad has shape {tuple(g.shape)} but the output has shape "
-                f"{tuple(root._data.shape)}"
-            )
+        return backend.get_array_module(root._data).ones_like(root._data)
+    g = grad._data if isinstance(grad, Tensor) else grad
+    xp = backend.get_array_module(root._data)
+    g = xp.asarray(g, dtype=root._data.dtype)
+    if g.shape != root._data.shape:
+        raise RuntimeError(
+            f"{where}: grad has shape {tuple(g.shape)} but the output has shape "
+            f"{tuple(root._data.shape)}"
+        )
+    return g
+
+
+def backward(
+    root,
+    grad=None,  # noqa: F811
+    retain_graph: bool | None = False,
+    create_graph: bool = False,
+    inputs=None,  # noqa: F811
+) -> None:
+    """Backpropagate from ``root``; see ``Tensor.backward``. As ``torch.autograd.backward``
+    it also takes a sequence of tensors (and one gradient for each), and ``inputs=``: the
+    only tensors whose ``.grad`` is filled."""
+    if create_graph:
+        raise NotImplementedError(
+            "backward: create_graph=True (higher-order gradients) is not supported: "
+            "backprop's derivative rules compute on arrays, not on recorded tensors"
+        )
+    if not isinstance(root, Tensor) or inputs is not None:
+        from .custom import backward_many
+
+        return backward_many(root, grad, bool(retain_graph), inputs)
+    g = _seed(root, grad)
     if _queued:  # left over from a backward that raised
         _queued.clear()
     if root._ctx is None:  # backward on a leaf: its gradient with respect to itself
@@ -334,23 +470,39 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
         if _queued:
             _run_queued()
         return
+    _run({id(root): g}, [root], retain_graph, _to_leaf)
 
+
+def _run(grads: dict, roots: list, retain_graph: bool, sink, capture=None) -> None:
+    """The traversal: from the non-leaf ``roots`` (their gradients in ``grads``), every leaf
+    reached gets its gradient through ``sink``; ``capture`` (a dict id -> list) collects the
+    gradients of non-leaf tensors instead of continuing past them (``autograd.grad``)."""
     # Visit nodes in decreasing creation order: every consumer of a tensor was created after
     # it, so by the time a tensor is popped all of its gradient contributions have arrived.
     # A heap keyed by creation order is the topological sort and the traversal in one pass,
     # and it never visits a node that no gradient reaches.
     anomaly = mode.anomaly
-    grads: dict[int, Any] = {id(root): g}
     fresh: set[int] = set()  # ids of tensors whose pending gradient array we own
-    heap = [(-root._ctx.seq, root)]
-    pending = _hooked_leaf_edges(root) if _leaf_hooks else None
+    heap = sorted({id(r): (-r._ctx.seq, r) for r in roots}.values(), key=lambda e: e[0])
+    pending = None
+    if _leaf_hooks and capture is None:  # autograd.grad fills no .grad: no hook runs
+        pending = {}
+        for r in roots:
+            for k, (n, leaf) in _hooked_leaf_edges(r).items():
+                pending[k] = [pending[k][0] + n, leaf] if k in pending else [n, leaf]
     while heap:
         t = heappop(heap)[1]
         g = grads.pop(id(t))
-        if t._retain:
+        if capture is not None:
+            slot = capture.get(id(t))
+            if slot is not None:  # an input of grad(): keep its gradient, and go on past it
+                slot.append(g if id(t) in fresh else g.copy())
+        elif t._retain:
             _to_leaf(t, g, id(t) in fresh)
         fn = t._ctx
         fn.check_saved("backward: trying to backward through the graph a second time")
+        if fn.saved_inputs:
+            _check_versions(fn, t)
         pgrads = fn.backward(g)
         if not retain_graph and fn.saved is not None:
             fn.saved = _FREED
@@ -360,7 +512,9 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
             if anomaly:
                 datas = [getattr(q, "data", q) for q in fn.parents]
                 _check_finite(fn, type(fn), datas, r, "backward", "gradient")
-            if _accumulate(p, r, r is not g and getattr(r, "base", None) is None, grads, fresh):
+            if _accumulate(
+                p, r, r is not g and getattr(r, "base", None) is None, grads, fresh, sink
+            ):
                 heappush(heap, (-p._ctx.seq, p))
         if pending:
             _edges_done(fn, pending)
@@ -373,7 +527,7 @@ def backward_order(root: Tensor) -> list[Tensor]:
     return sorted(toposort(root), key=lambda t: -t._ctx.seq)
 
 
-def _accumulate(p: Tensor, r, is_fresh: bool, grads: dict, fresh: set) -> bool:
+def _accumulate(p: Tensor, r, is_fresh: bool, grads: dict, fresh: set, sink=None) -> bool:
     """Add ``r`` to ``p``'s gradient; True when it is the first to reach non-leaf ``p``."""
     pd = p._data
     if type(r) is not np.ndarray and not backend.is_array(r):
@@ -387,7 +541,7 @@ def _accumulate(p: Tensor, r, is_fresh: bool, grads: dict, fresh: set) -> bool:
         r = r.astype(pd.dtype)
         is_fresh = True
     if p._ctx is None:
-        _to_leaf(p, r, is_fresh)
+        (sink or _to_leaf)(p, r, is_fresh)
         return False
     k = id(p)
     prev = grads.get(k)
@@ -500,4 +654,5 @@ def _run_queued() -> None:
         callback()
 
 
+from .custom import grad  # noqa: E402, F401  (bp.autograd.grad, as torch.autograd.grad)
 from .tensor import Tensor  # noqa: E402  (tensor.py builds on the Function defined above)

@@ -16,14 +16,23 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from . import random as _random
+from . import dtypes as _dtypes
+from .device import device, is_device
+from .inplace import InplaceMixin
 
-float16 = np.float16
+# dtypes as PyTorch names them (NumPy's scalar types: t.dtype == bp.float32 holds, and a
+# tensor's dtype is a NumPy dtype, so NumPy code reading it keeps working)
+float16 = half = np.float16
 float32 = np.float32
-float64 = np.float64
+float64 = double = np.float64
+int8 = np.int8
+int16 = short = np.int16
 int32 = np.int32
-int64 = np.int64
+int64 = long = np.int64
+uint8 = np.uint8
 bool_ = np.bool_
+complex64 = cfloat = np.complex64
+complex128 = cdouble = np.complex128
 
 _default_dtype = np.dtype(np.float32)
 
@@ -35,6 +44,7 @@ def set_default_dtype(dtype) -> None:
     if d.kind != "f":
         raise TypeError(f"set_default_dtype: only floating dtypes are allowed, got {d}")
     _default_dtype = d
+    _dtypes._default[0] = d
 
 
 def get_default_dtype() -> np.dtype:
@@ -45,11 +55,28 @@ def _resolve_dtype(dtype) -> np.dtype | None:
     if dtype is None:
         return None
     if isinstance(dtype, str):
+        name = dtype.replace("torch.", "")
+        name = _DTYPE_NAMES.get(name, name)
         try:
-            return np.dtype(dtype.replace("torch.", ""))
+            return np.dtype(name)
         except TypeError:
             raise TypeError(f"unknown dtype {dtype!r}") from None
+    if dtype is float:
+        return _default_dtype
     return np.dtype(dtype)
+
+
+_DTYPE_NAMES = {
+    "float": "float32",
+    "double": "float64",
+    "half": "float16",
+    "long": "int64",
+    "int": "int32",
+    "short": "int16",
+    "bool": "bool",
+    "cfloat": "complex64",
+    "cdouble": "complex128",
+}
 
 
 def _to_array(data: Any, dtype) -> Any:
@@ -69,12 +96,16 @@ def _to_array(data: Any, dtype) -> Any:
         return np.asarray(data, dtype=dt)
     if isinstance(data, (str, bytes)):
         _check_numeric(np.dtype("U1"), data)
+    if isinstance(data, (list, tuple)) and data and any(isinstance(d, Tensor) for d in data):
+        data = [d.tolist() if isinstance(d, Tensor) else d for d in data]
     arr = np.asarray(data)
     _check_numeric(arr.dtype, data)
     if dt is not None:
         return arr.astype(dt, copy=False)
-    if arr.dtype == np.float64 or arr.dtype.kind == "f":
+    if arr.dtype.kind == "f":
         return arr.astype(_default_dtype, copy=False)
+    if arr.dtype.kind == "c" and _default_dtype == np.float32:
+        return arr.astype(np.complex64, copy=False)
     return arr
 
 
@@ -88,7 +119,7 @@ def _check_numeric(dtype, data: Any) -> None:
         )
 
 
-class Tensor:
+class Tensor(InplaceMixin):
     """An N-d array (``data``), its gradient (``grad``) and the op that produced it (``_ctx``).
 
     ``grad`` is a tensor of the tensor's shape (or None until a backward pass reaches it), and
@@ -109,6 +140,7 @@ class Tensor:
         "_ctx",
         "name",
         "_retain",
+        "_vc",
         "__weakref__",
     )
     __array_priority__ = 1000  # NumPy defers `ndarray * Tensor` to Tensor.__rmul__
@@ -120,6 +152,7 @@ class Tensor:
         self._ctx = None
         self.name = name
         self._retain = False
+        self._vc = None  # the version counter: None (version 0), or a list shared by views
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -128,7 +161,27 @@ class Tensor:
     @property
     def data(self) -> Tensor:
         """The values as a tensor cut from the graph, sharing memory (``p.data.add_(...)``)."""
-        return Tensor._wrap(self._data)
+        return self._share()
+
+    def _share(self) -> Tensor:
+        """A tensor on the same array with the same version counter (in-place changes made
+        through it count as changes of this tensor)."""
+        t = Tensor._wrap(self._data)
+        if self._vc is None:
+            self._vc = [0]
+        t._vc = self._vc
+        return t
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's values went through (PyTorch's counter)."""
+        return 0 if self._vc is None else self._vc[0]
+
+    def _bump(self) -> None:
+        if self._vc is None:
+            self._vc = [1]
+        else:
+            self._vc[0] += 1
 
     @data.setter
     def data(self, value) -> None:
@@ -177,8 +230,22 @@ class Tensor:
         return self._data.ndim
 
     @property
-    def device(self) -> str:
-        return backend.device_of(self._data)
+    def device(self) -> device:
+        return device(backend.device_of(self._data))
+
+    @property
+    def is_cuda(self) -> bool:
+        return backend.device_of(self._data) == "cuda"
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def element_size(self) -> int:
+        return int(self._data.itemsize)
+
+    @property
+    def itemsize(self) -> int:
+        return int(self._data.itemsize)
 
     @property
     def is_leaf(self) -> bool:
@@ -228,6 +295,17 @@ class Tensor:
 
     def __float__(self) -> float:
         return float(self.item())
+
+    def __index__(self) -> int:
+        if self._data.size != 1 or self._data.dtype.kind not in "iub":
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a 0-d tensor's number, as in PyTorch."""
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
 
     def __int__(self) -> int:
         return int(self.item())
@@ -302,8 +380,14 @@ class Tensor:
         return self
 
     def detach(self) -> Tensor:
-        """The same values (shared memory) cut from the graph."""
-        return Tensor._wrap(self._data)
+        """The same values (shared memory, shared version counter) cut from the graph."""
+        return self._share()
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor from its graph, in place (it becomes a leaf)."""
+        self._ctx = None
+        self.requires_grad = False
+        return self
 
     def zero_grad(self) -> None:
         self._grad = None
@@ -319,20 +403,41 @@ class Tensor:
         t._ctx = None
         t.name = None
         t._retain = False
+        t._vc = None
         return t
 
     # -- dtype and device -----------------------------------------------------------------
-    def to(self, target) -> Tensor:
-        """``t.to(bp.float64)``, ``t.to("float64")``, ``t.to("cuda")`` or ``t.to("cpu")``."""
-        if isinstance(target, str) and target in ("cpu", "cuda", "gpu"):
-            return _ops.ToDevice.apply((self,), target)
-        return self.type(target)
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, **kw) -> Tensor:
+        """``t.to(bp.float64)``, ``t.to("cuda")``, ``t.to(device, dtype)``, ``t.to(other)``
+        (other's device and dtype), as in PyTorch; the tensor itself when nothing changes."""
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a._data.dtype
+            elif is_device(a) or (isinstance(a, int) and not isinstance(a, bool)):
+                device = a
+            elif a is not None:
+                dtype = a
+        t = self
+        if device is not None:
+            target = _device_type(device)
+            if target != backend.device_of(t._data):
+                t = _ops.ToDevice.apply((t,), target)
+        if dtype is not None:
+            t = t.type(dtype)
+        if copy and t is self:
+            t = _ops.clone(t)
+        return t
 
-    def type(self, dtype) -> Tensor:
+    def type(self, dtype=None):
+        if dtype is None:
+            return str(self._data.dtype)
         dt = _resolve_dtype(dtype)
         if dt == self._data.dtype:
             return self
         return _ops.Cast.apply((self,), dt)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.type(other._data.dtype)
 
     def float(self) -> Tensor:
         return self.type(np.float32)
@@ -340,65 +445,30 @@ class Tensor:
     def double(self) -> Tensor:
         return self.type(np.float64)
 
+    def half(self) -> Tensor:
+        return self.type(np.float16)
+
     def long(self) -> Tensor:
         return self.type(np.int64)
+
+    def int(self) -> Tensor:
+        return self.type(np.int32)
+
+    def short(self) -> Tensor:
+        return self.type(np.int16)
+
+    def bool(self) -> Tensor:
+        return self.type(np.bool_)
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self) -> Tensor:
+    def cuda(self, device=None) -> Tensor:
         return self.to("cuda")
 
-    # -- in-place updates of data (optimizers, initialisation) ----------------------------
-    def __setitem__(self, index, value) -> None:
-        if self.requires_grad and _autograd.mode.grad_enabled:
-            raise RuntimeError(
-                "setitem: in-place assignment to a tensor that requires grad would corrupt "
-                "its graph; do it under bp.no_grad() or on .data"
-            )
-        index = index._data if isinstance(index, Tensor) else index
-        self._data[index] = value._data if isinstance(value, Tensor) else value
 
-    # ``w -= lr * w.grad`` under ``no_grad`` updates ``w`` in place, as in PyTorch. Without
-    # these, Python would rebind ``w`` to a new tensor that no longer requires grad, and the
-    # next step would silently train nothing. Inside a graph (``c += 1`` on an intermediate)
-    # the op is recorded and the name rebound to its result: the same gradients as PyTorch's
-    # in-place op, without rewriting a buffer that a rule may have saved.
-    def _inplace(self, ufunc, op, other, symbol: str) -> Tensor:
-        if self.requires_grad and _autograd.mode.grad_enabled:
-            if self._ctx is None:
-                raise RuntimeError(
-                    f"in-place '{symbol}=' on a leaf tensor that requires grad: update "
-                    f"weights under bp.no_grad(), or write x = x {symbol} y"
-                )
-            return op(self, other)
-        other = other._data if isinstance(other, Tensor) else other
-        ufunc(self._data, other, out=self._data, casting="same_kind")
-        return self
-
-    def __iadd__(self, other) -> Tensor:
-        return self._inplace(np.add, _ops.add, other, "+")
-
-    def __isub__(self, other) -> Tensor:
-        return self._inplace(np.subtract, _ops.sub, other, "-")
-
-    def __imul__(self, other) -> Tensor:
-        return self._inplace(np.multiply, _ops.mul, other, "*")
-
-    def __itruediv__(self, other) -> Tensor:
-        return self._inplace(np.true_divide, _ops.div, other, "/")
-
-    def zero_(self) -> Tensor:
-        self._data[...] = 0
-        return self
-
-    def fill_(self, value) -> Tensor:
-        self._data[...] = value
-        return self
-
-    def copy_(self, src) -> Tensor:
-        self._data[...] = src._data if isinstance(src, Tensor) else src
-        return self
+def _device_type(d) -> str:
+    return device(d).type
 
     # Composites defined in nn.functional (imported when called: nn sits above tensor).
     def softmax(self, dim: int | None = None, dtype=None) -> Tensor:
@@ -414,7 +484,9 @@ class Tensor:
         return log_softmax(self, dim, dtype=dtype)
 
 
-def tensor(data: Any, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
+def tensor(
+    data: Any, requires_grad: bool = False, dtype=None, name: str | None = None, *, device=None
+) -> Tensor:
     """Make a tensor: Python floats and lists become float32, NumPy arrays keep their dtype.
 
     >>> import backprop as bp
@@ -424,79 +496,14 @@ def tensor(data: Any, requires_grad: bool = False, dtype=None, name: str | None 
     >>> bp.tensor(np.zeros(2)).dtype
     dtype('float64')
     """
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
-
-
-def _factory(arr, requires_grad: bool, name: str | None) -> Tensor:
-    t = Tensor._wrap(arr)
-    t.name = name
-    if requires_grad:
-        t.requires_grad_(True)
+    t = Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+    if device is not None and _device_type(device) != "cpu":
+        t._data = backend.to_device(t._data, _device_type(device))
     return t
 
 
-def _shape(size) -> tuple:
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        return tuple(size[0])
-    return tuple(size)
-
-
-def zeros(*size, dtype=None, requires_grad: bool = False, name=None) -> Tensor:
-    return _factory(
-        np.zeros(_shape(size), _resolve_dtype(dtype) or _default_dtype), requires_grad, name
-    )
-
-
-def ones(*size, dtype=None, requires_grad: bool = False, name=None) -> Tensor:
-    return _factory(
-        np.ones(_shape(size), _resolve_dtype(dtype) or _default_dtype), requires_grad, name
-    )
-
-
-def full(size, fill_value, dtype=None, requires_grad: bool = False, name=None) -> Tensor:
-    return _factory(
-        np.full(tuple(size), fill_value, _resolve_dtype(dtype) or _default_dtype),
-        requires_grad,
-        name,
-    )
-
-
-def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _factory(np.zeros_like(t._data, dtype=_resolve_dtype(dtype)), requires_grad, None)
-
-
-def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _factory(np.ones_like(t._data, dtype=_resolve_dtype(dtype)), requires_grad, None)
-
-
-def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _factory(
-        np.eye(n, m, dtype=_resolve_dtype(dtype) or _default_dtype), requires_grad, None
-    )
-
-
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
-    arr = np.arange(start, end, step) if end is not None else np.arange(start)
-    return _factory(
-        _to_array(arr if dtype is None else arr.astype(_resolve_dtype(dtype)), None),
-        requires_grad,
-        None,
-    )
-
-
-def randn(*size, dtype=None, requires_grad: bool = False, generator=None, name=None) -> Tensor:
-    """Standard-normal samples from backprop's generator (``bp.manual_seed`` seeds it)."""
-    rng = generator or _random.default_generator()
-    dt = _resolve_dtype(dtype) or _default_dtype
-    return _factory(rng.standard_normal(_shape(size)).astype(dt), requires_grad, name)
-
-
-def rand(*size, dtype=None, requires_grad: bool = False, generator=None, name=None) -> Tensor:
-    """Uniform samples on [0, 1) from backprop's generator."""
-    rng = generator or _random.default_generator()
-    dt = _resolve_dtype(dtype) or _default_dtype
-    return _factory(rng.random(_shape(size)).astype(dt), requires_grad, name)
-
-
 from . import autograd as _autograd  # noqa: E402
+from . import inplace as _inplace  # noqa: E402
 from . import ops as _ops  # noqa: E402  (ops attaches the operators to Tensor)
+
+_inplace._ops, _inplace._ag = _ops, _autograd

@@ -419,4 +419,6 @@ def test_argmax_any_all_sign_carry_no_graph():
     assert (x > 0).any().item() and not (x > 0).all().item()
     assert (x > -2).all(dim=1).tolist() == [True, True]
     assert x.sign().tolist() == [[1, 1, 1], [0, -1, 1]]
-    assert not x.argmax(1).requires_grad and not x.sign().requires_grad
+    assert not x.argmax(1).requires_grad
+    x.sign().sum().backward()  # sign is in the graph with a zero gradient, as in PyTorch
+    assert x.grad.tolist() == [[0, 0, 0], [0, 0, 0]]

@@ -24,7 +24,9 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..autograd import OpError
+from ..dtypes import promote_args
+from ..tensor import Tensor, get_default_dtype
 
 # more primitives, each file with its wrappers and METHODS table
 from . import binary, index, layout, products, scan, unary
@@ -47,6 +49,7 @@ from .elementwise import (  # noqa: F401  (re-exported: ops.Tanh, ops.Linear, ..
     PowTensor,
     Relu,
     Sigmoid,
+    Sign,
     Sqrt,
     Sub,
     Tanh,
@@ -63,11 +66,15 @@ from .matmul import (  # noqa: F401  (re-exported: ops.Tanh, ops.Linear, ...)
 from .reduce import (  # noqa: F401  (re-exported: ops.Tanh, ops.Linear, ...)
     Amax,
     Amin,
+    MaxAll,
     MaxDim,
     Mean,
+    MinAll,
     MinDim,
+    SqrtAtZero,
     Sum,
     _dims,
+    dim_index,
 )
 from .shape import (  # noqa: F401  (re-exported: ops.Tanh, ops.Linear, ...)
     Concat,
@@ -91,11 +98,15 @@ def _weak(x):
     return x.item() if isinstance(x, np.generic) else x
 
 
-def add(a, b) -> Tensor:
+def add(a, b, *, alpha=1) -> Tensor:
+    if alpha != 1:
+        b = mul(b, alpha)
     return Add.apply((a, b))
 
 
-def sub(a, b) -> Tensor:
+def sub(a, b, *, alpha=1) -> Tensor:
+    if alpha != 1:
+        b = mul(b, alpha)
     return Sub.apply((a, b))
 
 
@@ -103,8 +114,21 @@ def mul(a, b) -> Tensor:
     return Mul.apply((a, b))
 
 
-def div(a, b) -> Tensor:
-    return Div.apply((a, b))
+def div(a, b, *, rounding_mode=None) -> Tensor:
+    if rounding_mode is None:
+        return Div.apply((a, b))
+    q = Div.apply((a, b))
+    if rounding_mode == "floor":
+        q = q.floor()
+    elif rounding_mode == "trunc":
+        q = q.trunc()
+    else:
+        raise ValueError(
+            f"div: rounding_mode must be None, 'trunc' or 'floor', not {rounding_mode!r}"
+        )
+    if all(not isinstance(x, Tensor) or x._data.dtype.kind in "iub" for x in (a, b)):
+        return q.type(np.result_type(*(x._data if isinstance(x, Tensor) else x for x in (a, b))))
+    return q
 
 
 def neg(a) -> Tensor:
@@ -115,7 +139,13 @@ def pow(a, p) -> Tensor:  # noqa: A001 - PyTorch's name
     if isinstance(p, Tensor):
         return PowTensor.apply((a, p))
     if isinstance(a, Tensor):
-        return Pow.apply((a,), _weak(p))
+        p = _weak(p)
+        if a._data.dtype.kind in "iub":
+            if isinstance(p, float):  # an integer tensor to a float power: the default float
+                a = Tensor._wrap(a._data.astype(get_default_dtype()))
+            elif isinstance(p, int) and p < 0:
+                raise OpError("pow: Integers to negative integer powers are not allowed.")
+        return Pow.apply((a,), p)
     return PowTensor.apply((a, p))
 
 
@@ -173,21 +203,21 @@ def clip(a, min=None, max=None) -> Tensor:  # noqa: A002
     return Clip.apply((a,), _weak(min), _weak(max))
 
 
-def _reduce_args(a: Tensor, dim, keepdim, axis, keepdims):
+def _reduce_args(a: Tensor, dim, keepdim, axis, keepdims, op: str = ""):
     if axis is not None:
         dim = axis
-    return _dims(dim, a._data.ndim), bool(keepdim or keepdims)
+    return _dims(dim, a._data.ndim, op), bool(keepdim or keepdims)
 
 
 def sum(a, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False) -> Tensor:  # noqa: A001
     a = _t(a) if dtype is None else _t(a).to(dtype)
-    dims, keep = _reduce_args(a, dim, keepdim, axis, keepdims)
+    dims, keep = _reduce_args(a, dim, keepdim, axis, keepdims, "sum")
     return Sum.apply((a,), dims, keep)
 
 
 def mean(a, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False) -> Tensor:
     a = _t(a) if dtype is None else _t(a).to(dtype)
-    dims, keep = _reduce_args(a, dim, keepdim, axis, keepdims)
+    dims, keep = _reduce_args(a, dim, keepdim, axis, keepdims, "mean")
     return Mean.apply((a,), dims, keep)
 
 
@@ -201,7 +231,9 @@ def _minmax(a, dim, keepdim, axis, keepdims, whole, along, argfn):
     keep = bool(keepdim or keepdims)
     if dim is None:
         return whole.apply((a,), None, keep)
-    d = dim % a._data.ndim
+    d = dim_index(dim, a._data.ndim, along.name)
+    if a._data.ndim == 0:  # PyTorch: the value itself, at index 0
+        return MinMax(Clone.apply((a,)), Tensor._wrap(np.zeros((), np.int64)))
     values = along.apply((a,), d, keep)
     idx = argfn(a._data, axis=d)
     return MinMax(values, Tensor._wrap(np.expand_dims(idx, d) if keep else idx))
@@ -209,21 +241,21 @@ def _minmax(a, dim, keepdim, axis, keepdims, whole, along, argfn):
 
 def max(a, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
     """Whole-tensor max (a tensor), or along ``dim`` a (values, indices) pair as in PyTorch."""
-    return _minmax(a, dim, keepdim, axis, keepdims, Amax, MaxDim, np.argmax)
+    return _minmax(a, dim, keepdim, axis, keepdims, MaxAll, MaxDim, np.argmax)
 
 
 def min(a, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
-    return _minmax(a, dim, keepdim, axis, keepdims, Amin, MinDim, np.argmin)
+    return _minmax(a, dim, keepdim, axis, keepdims, MinAll, MinDim, np.argmin)
 
 
 def amax(a, dim=None, keepdim=False) -> Tensor:
     a = _t(a)
-    return Amax.apply((a,), _dims(dim, a._data.ndim), keepdim)
+    return Amax.apply((a,), _dims(dim, a._data.ndim, "amax"), keepdim)
 
 
 def amin(a, dim=None, keepdim=False) -> Tensor:
     a = _t(a)
-    return Amin.apply((a,), _dims(dim, a._data.ndim), keepdim)
+    return Amin.apply((a,), _dims(dim, a._data.ndim, "amin"), keepdim)
 
 
 def reshape(a, *shape) -> Tensor:
@@ -236,15 +268,21 @@ def permute(a, *dims) -> Tensor:
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     a = _t(a)
-    if sorted(d % a._data.ndim for d in dims) != list(range(a._data.ndim)):
-        raise ValueError(f"permute: {dims} is not a permutation of the dims of {a.shape}")
-    return Permute.apply((a,), tuple(d % a._data.ndim for d in dims))
+    nd = a._data.ndim
+    axes = tuple(dim_index(d, nd, "permute") for d in dims) if nd else ()
+    if sorted(axes) != list(range(nd)):
+        raise OpError(f"permute: {dims} is not a permutation of the dims of {tuple(a.shape)}")
+    return Permute.apply((a,), axes)
 
 
 def transpose(a, dim0: int = -2, dim1: int = -1) -> Tensor:
     a = _t(a)
-    axes = list(range(a._data.ndim))
-    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    nd = a._data.ndim
+    d0, d1 = dim_index(dim0, nd, "transpose"), dim_index(dim1, nd, "transpose")
+    if nd == 0:
+        return Reshape.apply((a,), ())
+    axes = list(range(nd))
+    axes[d0], axes[d1] = axes[d1], axes[d0]
     return Permute.apply((a,), tuple(axes))
 
 
@@ -269,10 +307,12 @@ def broadcast_to(a, shape) -> Tensor:
 def flatten(a, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     a = _t(a)
     shape = a._data.shape
+    s, e = dim_index(start_dim, len(shape), "flatten"), dim_index(end_dim, len(shape), "flatten")
     if not shape:
         return reshape(a, (1,))
-    s, e = start_dim % len(shape), end_dim % len(shape)
-    return reshape(a, shape[:s] + (-1,) + shape[e + 1 :])
+    if s > e:
+        raise OpError("flatten: start_dim cannot come after end_dim")
+    return reshape(a, shape[:s] + (int(np.prod(shape[s : e + 1])),) + shape[e + 1 :])
 
 
 def squeeze(a, dim=None) -> Tensor:
@@ -281,15 +321,16 @@ def squeeze(a, dim=None) -> Tensor:
     if dim is None:
         new = tuple(n for n in shape if n != 1)
     else:
-        d = dim % len(shape)
-        new = shape[:d] + shape[d + 1 :] if shape[d] == 1 else shape
+        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+        drop = {dim_index(d, len(shape), "squeeze") for d in dims}
+        new = tuple(n for i, n in enumerate(shape) if not (i in drop and n == 1))
     return reshape(a, new)
 
 
 def unsqueeze(a, dim: int) -> Tensor:
     a = _t(a)
     shape = a._data.shape
-    d = dim % (len(shape) + 1)
+    d = dim_index(dim, len(shape), "unsqueeze", extra=1)
     return reshape(a, shape[:d] + (1,) + shape[d:])
 
 
@@ -325,25 +366,38 @@ def clone(a) -> Tensor:
     return Clone.apply((a,))
 
 
-def var(a, dim=None, keepdim=False, *, correction: int = 1) -> Tensor:
+def var(a, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
     """Variance over ``dim`` with Bessel's ``correction`` (1 by default, as in PyTorch);
     composed of primitives, so it needs no rule of its own."""
     a = _t(a)
-    dims = _dims(dim, a._data.ndim)
+    if isinstance(unbiased, bool):
+        correction = int(unbiased) if correction is None else correction
+    elif unbiased is not None:  # var(x, dim, keepdim) written positionally (older form)
+        keepdim = bool(unbiased)
+    correction = 1 if correction is None else correction
+    dims = _dims(dim, a._data.ndim, "var")
     n = a._data.size if dims is None else int(np.prod([a._data.shape[d] for d in dims]))
     centred = a - mean(a, dims, keepdim=True)
     return sum(centred * centred, dims, keepdim) / builtins.max(n - correction, 1)
 
 
-def std(a, dim=None, keepdim=False, *, correction: int = 1) -> Tensor:
-    return sqrt(var(a, dim, keepdim, correction=correction))
+def std(a, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
+    """Standard deviation; its gradient is 0 where it is 0 (a constant), as in PyTorch."""
+    return SqrtAtZero.apply((var(a, dim, unbiased, keepdim, correction=correction),))
 
 
-def norm(a, p: float = 2, dim=None, keepdim=False) -> Tensor:
-    """The p-norm (2 by default) over ``dim`` (all elements when None), from primitives."""
-    a = _t(a)
-    if p == 2:
-        return sqrt(sum(a * a, dim, keepdim))
+def norm(a, p="fro", dim=None, keepdim=False, dtype=None) -> Tensor:
+    """The p-norm (2 by default) over ``dim`` (all elements when None), from primitives;
+    the 2-norm's gradient is 0 at a zero vector, as in PyTorch."""
+    a = _t(a) if dtype is None else _t(a).to(dtype)
+    if p in (2, "fro", None):
+        return SqrtAtZero.apply((sum(a * a, dim, keepdim),))
+    if p == 1:
+        return sum(abs(a), dim, keepdim)
+    if p in (float("inf"), "inf"):
+        return amax(abs(a), dim, keepdim)
+    if p in (float("-inf"), "-inf"):
+        return amin(abs(a), dim, keepdim)
     return sum(abs(a) ** p, dim, keepdim) ** (1.0 / p)
 
 
@@ -374,7 +428,11 @@ def _all(a, dim=None, keepdim=False):
 
 argmax = _no_grad_result(_argmax)
 argmin = _no_grad_result(_argmin)
-sign = _no_grad_result(np.sign)  # its derivative is 0 wherever it exists: no graph needed
+
+
+def sign(a) -> Tensor:
+    """-1, 0 or 1; in the graph with a zero gradient, as in PyTorch."""
+    return Sign.apply((_t(a),))
 
 
 def matmul(a, b) -> Tensor:
@@ -397,11 +455,52 @@ def _rmatmul(a, b):
     return MatMul.apply((b, a))
 
 
-def _compare(fn):
+def _compare(fn, name: str):
+    """A comparison: a bool tensor, no graph; operands promoted as for arithmetic."""
+
+    def op(input, other) -> Tensor:  # noqa: A002 - PyTorch's names
+        a = input._data if isinstance(input, Tensor) else input
+        b = other._data if isinstance(other, Tensor) else other
+        if not hasattr(b, "dtype") and not isinstance(b, (int, float, complex, np.generic)):
+            if isinstance(b, (list, tuple)):
+                b = np.asarray(b)
+            else:
+                raise TypeError(f"{name}: cannot compare a tensor with {type(other).__name__}")
+        try:
+            a, b = promote_args([a, b])
+            return Tensor._wrap(np.asarray(fn(a, b)))
+        except ValueError as e:
+            raise OpError(f"{name}: {e}") from e
+
+    op.__name__ = name
+    return op
+
+
+def _operator(fn):
+    """The ``==``-style operator: NotImplemented for what is not a tensor or a number, so
+    ``t == None`` is False and ``t in [a, b]`` works, as in PyTorch."""
+
     def op(a, b):
-        return Tensor._wrap(fn(a._data, b._data if isinstance(b, Tensor) else b))
+        if b is None or isinstance(b, (str, dict, set)):
+            return NotImplemented
+        return fn(a, b)
 
     return op
+
+
+eq = _compare(np.equal, "eq")
+ne = _compare(np.not_equal, "ne")
+lt = less = _compare(np.less, "lt")
+le = less_equal = _compare(np.less_equal, "le")
+gt = greater = _compare(np.greater, "gt")
+ge = greater_equal = _compare(np.greater_equal, "ge")
+not_equal = ne
+
+
+def equal(input, other) -> bool:  # noqa: A002
+    """True when both have the same shape and values, as ``torch.equal``."""
+    a, b = _t(input)._data, _t(other)._data
+    return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
 def bind_tensor_methods(cls) -> None:
@@ -421,12 +520,24 @@ def bind_tensor_methods(cls) -> None:
         "__matmul__": matmul,
         "__rmatmul__": _rmatmul,
         "__getitem__": getitem,
-        "__lt__": _compare(np.less),
-        "__le__": _compare(np.less_equal),
-        "__gt__": _compare(np.greater),
-        "__ge__": _compare(np.greater_equal),
-        "__eq__": _compare(np.equal),
-        "__ne__": _compare(np.not_equal),
+        "__lt__": _operator(lt),
+        "__le__": _operator(le),
+        "__gt__": _operator(gt),
+        "__ge__": _operator(ge),
+        "__eq__": _operator(eq),
+        "__ne__": _operator(ne),
+        "eq": eq,
+        "ne": ne,
+        "lt": lt,
+        "le": le,
+        "gt": gt,
+        "ge": ge,
+        "less": lt,
+        "less_equal": le,
+        "greater": gt,
+        "greater_equal": ge,
+        "not_equal": ne,
+        "equal": equal,
         "add": add,
         "sub": sub,
         "mul": mul,

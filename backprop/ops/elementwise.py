@@ -8,12 +8,14 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
+from ..dtypes import promote_args, promote_float
 
 # ---------------------------------------------------------------------------- arithmetic
 
 
 class Add(Function):
     name = "add"
+    promote = promote_args
     formulas = ("d(a+b)/da = 1", "d(a+b)/db = 1")
 
     def forward(self, a, b):
@@ -25,6 +27,7 @@ class Add(Function):
 
 class Sub(Function):
     name = "sub"
+    promote = promote_args
     formulas = ("d(a-b)/da = 1", "d(a-b)/db = -1")
 
     def forward(self, a, b):
@@ -36,6 +39,8 @@ class Sub(Function):
 
 class Mul(Function):
     name = "mul"
+    promote = promote_args
+    saved_inputs = (0, 1)
     formulas = ("d(a*b)/da = b", "d(a*b)/db = a")
 
     def forward(self, a, b):
@@ -51,6 +56,8 @@ class Mul(Function):
 
 class Div(Function):
     name = "div"
+    promote = promote_float
+    saved_inputs = (0, 1)
     formulas = ("d(a/b)/da = 1/b", "d(a/b)/db = -a/b^2")
 
     def forward(self, a, b):
@@ -78,6 +85,7 @@ class Pow(Function):
     """``a ** p`` for a constant exponent ``p``."""
 
     name = "pow"
+    saved_inputs = (0,)
     formulas = ("d(a^p)/da = p * a^(p-1)",)
 
     def forward(self, a, p):
@@ -98,20 +106,32 @@ class PowTensor(Function):
     """``a ** b`` where both may carry gradients."""
 
     name = "pow"
+    promote = promote_args
+    saved_inputs = (0, 1, -1)
     formulas = ("d(a^b)/da = b * a^(b-1)", "d(a^b)/db = a^b * log(a)")
 
     def forward(self, a, b):
+        if (
+            getattr(b, "dtype", np.dtype(type(b))).kind in "iu"
+            and getattr(a, "dtype", np.dtype(type(a))).kind in "iub"
+            and np.any(np.asarray(b) < 0)
+        ):
+            raise ValueError("Integers to negative integer powers are not allowed.")
         out = a**b
         self.saved = (a, b, out)
         return out
 
     def backward(self, g):
+        # PyTorch's values at the singular points: 0 for a where b = 0; for b, 0 where a = 0
+        # and b >= 0, and a^b log(a) elsewhere (NaN for a < 0, -inf at a = 0, b < 0)
         a, b, out = self.saved
-        ga = g * (b * a ** (b - 1)) if self.needs_grad(0) else None
-        gb = None
-        if self.needs_grad(1):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = g * out * np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ga = None
+            if self.needs_grad(0):
+                ga = np.where(b == 0, 0, g * (b * a ** (b - 1)))
+            gb = None
+            if self.needs_grad(1):
+                gb = np.where((a == 0) & (b >= 0), 0, g * out * np.log(a))
         return ga, gb
 
 
@@ -120,6 +140,8 @@ class PowTensor(Function):
 
 class Exp(Function):
     name = "exp"
+    promote = promote_float
+    saved_inputs = (-1,)
     formulas = ("d exp(s)/ds = exp(s)",)
 
     def forward(self, a):
@@ -133,6 +155,8 @@ class Exp(Function):
 
 class Log(Function):
     name = "log"
+    promote = promote_float
+    saved_inputs = (0,)
     formulas = ("d log(s)/ds = 1/s",)
 
     def forward(self, a):
@@ -145,6 +169,8 @@ class Log(Function):
 
 class Sqrt(Function):
     name = "sqrt"
+    promote = promote_float
+    saved_inputs = (-1,)
     formulas = ("d sqrt(s)/ds = 1 / (2 sqrt(s))",)
 
     def forward(self, a):
@@ -158,6 +184,7 @@ class Sqrt(Function):
 
 class Abs(Function):
     name = "abs"
+    saved_inputs = (0,)
     formulas = ("d |s|/ds = sign(s)  (0 at s = 0)",)
 
     def forward(self, a):
@@ -170,6 +197,8 @@ class Abs(Function):
 
 class Tanh(Function):
     name = "tanh"
+    promote = promote_float
+    saved_inputs = (-1,)
     formulas = ("d tanh(s)/ds = 1 - tanh(s)^2",)
 
     def forward(self, a):
@@ -184,6 +213,8 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     name = "sigmoid"
+    promote = promote_float
+    saved_inputs = (-1,)
     formulas = ("d sigma(s)/ds = sigma(s) (1 - sigma(s))",)
 
     def forward(self, a):
@@ -198,6 +229,7 @@ class Sigmoid(Function):
 
 class Relu(Function):
     name = "relu"
+    saved_inputs = (-1,)
     formulas = ("d relu(s)/ds = 1 if s > 0 else 0  (0 at s = 0, as in PyTorch)",)
 
     def forward(self, a):
@@ -211,6 +243,8 @@ class Relu(Function):
 
 class Erf(Function):
     name = "erf"
+    promote = promote_float
+    saved_inputs = (0,)
     formulas = ("d erf(s)/ds = 2/sqrt(pi) exp(-s^2)",)
 
     def forward(self, a):
@@ -224,6 +258,8 @@ class Erf(Function):
 
 class Maximum(Function):
     name = "maximum"
+    promote = promote_args
+    saved_inputs = (0, 1)
     formulas = (
         "d max(a,b)/da = 1 if a > b, 1/2 if a = b, else 0",
         "d max(a,b)/db = 1 if b > a, 1/2 if a = b, else 0",
@@ -253,6 +289,7 @@ class Minimum(Maximum):
 
 class Where(Function):
     name = "where"
+    promote = promote_args
     formulas = ("d where(c,a,b)/da = 1 where c else 0", "d where(c,a,b)/db = 0 where c else 1")
 
     def forward(self, a, b, cond):
@@ -268,6 +305,7 @@ class Where(Function):
 
 class Clip(Function):
     name = "clip"
+    saved_inputs = (0,)
     formulas = ("d clip(s,lo,hi)/ds = 1 if lo <= s <= hi else 0",)
 
     def forward(self, a, lo, hi):
@@ -283,6 +321,17 @@ class Clip(Function):
         if self.hi is not None:
             mask &= a <= self.hi
         return (g * mask,)
+
+
+class Sign(Function):
+    name = "sign"
+    formulas = ("d sign(s)/ds = 0",)
+
+    def forward(self, a):
+        return np.sign(a)
+
+    def backward(self, g):
+        return (np.zeros_like(g),)
 
 
 class Clone(Function):
