@@ -460,16 +460,6 @@ class Tensor(InplaceMixin):
     def bool(self) -> Tensor:
         return self.type(np.bool_)
 
-    def cpu(self) -> Tensor:
-        return self.to("cpu")
-
-    def cuda(self, device=None) -> Tensor:
-        return self.to("cuda")
-
-
-def _device_type(d) -> str:
-    return device(d).type
-
     # Composites defined in nn.functional (imported when called: nn sits above tensor).
     def softmax(self, dim: int | None = None, dtype=None) -> Tensor:
         """``bp.nn.functional.softmax(self, dim)``."""
@@ -482,6 +472,16 @@ def _device_type(d) -> str:
         from .nn.functional import log_softmax
 
         return log_softmax(self, dim, dtype=dtype)
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> Tensor:
+        return self.to("cuda")
+
+
+def _device_type(d) -> str:
+    return device(d).type
 
 
 def tensor(
