@@ -153,7 +153,7 @@ def test_custom_op_shows_in_explain_and_trace():
     y = MulAdd.apply(x, x, x, scale=3.0).sum()
     text = str(bp.explain(y, x))
     assert "equals backward's gradient [ 7. 13.]" in text
-    assert '"x" ->' in bp.to_dot(y)  # the node drawn between x and L
+    assert bp.to_dot(y).count(" -> ") >= 2  # x -> the custom node -> L
     assert "[ 7. 13.]" in str(bp.trace(y))
     y.backward()
     assert x.grad.tolist() == [3 * 2 * 1.0 + 1, 3 * 2 * 2.0 + 1]
