@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import backend
 from ..backend import to_numpy
 from ..tensor import Tensor, _resolve_dtype
 
@@ -362,16 +363,43 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
-    def to(self, dtype) -> Module:
-        """Convert every floating parameter and buffer to ``dtype`` (``bp.float64``...)."""
+    def to(self, *args, device=None, dtype=None, non_blocking=False) -> Module:
+        """Move and convert every parameter and buffer in place, as PyTorch's ``Module.to``:
+        ``to("cpu")``, ``to(bp.device("cuda"))``, ``to(bp.float64)``, ``to(device, dtype)``,
+        ``to(tensor)``. Only floating tensors change dtype."""
+        from ..device import device as _device
+        from ..device import is_device
+
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a._data.dtype
+            elif is_device(a) or (isinstance(a, int) and not isinstance(a, bool)):
+                device = a
+            elif a is not None:
+                dtype = a
         dt = _resolve_dtype(dtype)
+        dev = None if device is None else _device(device).type
         for _, m in self.named_modules():
             for registry in (m._parameters, m._buffers):
                 for t in registry.values():
-                    if t is not None and t._data.dtype.kind == "f" and t._data.dtype != dt:
+                    if t is None:
+                        continue
+                    if dev is not None and backend.device_of(t._data) != dev:
+                        t._data = backend.to_device(t._data, dev)
+                        t._grad = None
+                    if dt is not None and t._data.dtype.kind == "f" and t._data.dtype != dt:
                         t._data = t._data.astype(dt)
                         t._grad = None
         return self
+
+    def cpu(self) -> Module:
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> Module:
+        return self.to("cuda")
+
+    def half(self) -> Module:
+        return self.to(np.float16)
 
     def double(self) -> Module:
         return self.to(np.float64)

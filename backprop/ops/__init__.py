@@ -366,24 +366,21 @@ def clone(a) -> Tensor:
     return Clone.apply((a,))
 
 
-def var(a, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
-    """Variance over ``dim`` with Bessel's ``correction`` (1 by default, as in PyTorch);
-    composed of primitives, so it needs no rule of its own."""
+def var(a, dim=None, keepdim=False, *, correction=None, unbiased=None) -> Tensor:
+    """Variance over ``dim`` with Bessel's ``correction`` (1 by default, as in PyTorch;
+    ``unbiased=False`` is correction 0); composed of primitives, so it needs no rule."""
     a = _t(a)
-    if isinstance(unbiased, bool):
-        correction = int(unbiased) if correction is None else correction
-    elif unbiased is not None:  # var(x, dim, keepdim) written positionally (older form)
-        keepdim = bool(unbiased)
-    correction = 1 if correction is None else correction
+    if correction is None:
+        correction = 1 if unbiased is None else int(bool(unbiased))
     dims = _dims(dim, a._data.ndim, "var")
     n = a._data.size if dims is None else int(np.prod([a._data.shape[d] for d in dims]))
     centred = a - mean(a, dims, keepdim=True)
     return sum(centred * centred, dims, keepdim) / builtins.max(n - correction, 1)
 
 
-def std(a, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
+def std(a, dim=None, keepdim=False, *, correction=None, unbiased=None) -> Tensor:
     """Standard deviation; its gradient is 0 where it is 0 (a constant), as in PyTorch."""
-    return SqrtAtZero.apply((var(a, dim, unbiased, keepdim, correction=correction),))
+    return SqrtAtZero.apply((var(a, dim, keepdim, correction=correction, unbiased=unbiased),))
 
 
 def norm(a, p="fro", dim=None, keepdim=False, dtype=None) -> Tensor:
