@@ -51,6 +51,7 @@ from .ops import (
     clamp,
     clip,
     clone,
+    concat,
     concatenate,
     div,
     erf,
