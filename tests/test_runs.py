@@ -326,11 +326,30 @@ def test_fuzzed_run_metadata_raises_only_run_errors(iris_run, tmp_path_factory, 
         break
     save_checkpoint(run / "checkpoint", model, opt, meta)
     (run / "x.csv").write_text("5.1,3.5,1.4,0.2\n")
-    try:
-        load_run(run)
-        predict_run(run, run / "x.csv")
-    except RunError:
-        pass
+    for use in (load_run, lambda r: predict_run(r, r / "x.csv"), _resume_one_epoch):
+        try:
+            use(run)
+        except RunError:
+            pass
+
+
+def _resume_one_epoch(run: Path) -> None:
+    train_run(TrainConfig(epochs=4, progress=False, plots=False), resume=run)
+
+
+def test_a_manifest_asking_for_a_huge_model_is_refused(iris_run, tmp_path):
+    import shutil
+
+    from backprop.checkpoint import load_checkpoint
+
+    run = tmp_path / "r"
+    shutil.copytree(iris_run, run, ignore=shutil.ignore_patterns("best"))
+    model, opt, meta = load_checkpoint(run / "checkpoint")
+    meta["architecture"]["hidden"] = [10**12]
+    save_checkpoint(run / "checkpoint", model, opt, meta)
+    for use in (load_run, _resume_one_epoch):
+        with pytest.raises(RunError, match=r"4 -> 1000000000000 -> 3 needs about .* TiB"):
+            use(run)
 
 
 def test_progress_bar_keeps_the_metrics_at_80_columns():
