@@ -56,7 +56,9 @@ class Edge:
     def __str__(self) -> str:
         head = f"{fmt.d(self.child, self.parent)} = {self.formula}"
         if self.value is not None:
-            head += f" = {fmt.jac(self.value, self.child_shape, self.parent_shape)}"
+            value = fmt.jac(self.value, self.child_shape, self.parent_shape)
+            if _rule(self.formula) != value:  # not "= 1 = 1"
+                head += f" = {value}"
         if self.child_shape != () or self.parent_shape != ():
             head += (
                 f"   ({self.child}: {_shape(self.child_shape)}, "
