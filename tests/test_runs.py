@@ -360,6 +360,24 @@ def test_progress_bar_keeps_the_metrics_at_80_columns():
     h = History(epoch=[30], train_loss=[0.0016], train_accuracy=[1.0], val_loss=[0.0922],
                 val_accuracy=[0.97], lr=[0.05], seconds=[1.0])  # fmt: skip
     line = tqdm.format_meter(1200, 1200, 1.4, ncols=80, bar_format=BAR_FORMAT,
-                             postfix=_postfix(h, 166_034))  # fmt: skip
-    assert len(line) <= 80 and "val_acc 0.970" in line and "166k/s" in line
+                             prefix=_postfix(h, 166_034))  # fmt: skip
+    assert len(line) <= 80 and line.endswith("| epoch 30 loss 0.0016 acc 1.000 val_loss 0.0922 "
+                                             "val_acc 0.970 166k/s")  # fmt: skip
     assert "|" in line and line.index("|") < line.rindex("|") - 4  # the bar still shows
+
+
+def test_a_run_whose_first_save_failed_can_be_trained_again(tmp_path, monkeypatch, capsys):
+    run = tmp_path / "r"
+    real = os.replace
+
+    def full(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+
+    monkeypatch.setattr(os, "replace", full)
+    code, _, err = run_cli(["train", *IRIS, "--out", str(run)], capsys)
+    assert code == 1 and "no space left on the device" in one_line(err)
+    assert "--resume" not in err  # there is nothing to resume
+    monkeypatch.setattr(os, "replace", real)
+    code, _, err = run_cli(["evaluate", str(run)], capsys)
+    assert code == 2 and "no complete checkpoint" in one_line(err) and f"--out {run}" in err
+    assert run_cli(["train", *IRIS, "--out", str(run)], capsys)[0] == 0

@@ -57,7 +57,7 @@ def check_new_run_dir(run_dir: Path, holding_lock: bool = False) -> None:
             f"{run_dir} is being written by another process ({holder(run_dir)}); wait for it "
             "to finish or choose another --out"
         )
-    if (run_dir / CHECKPOINT_DIR).exists():
+    if (run_dir / CHECKPOINT_DIR / "checkpoint.json").exists():
         raise RunError(
             f"{run_dir} already holds a run; pass --resume {run_dir} to continue it "
             "or choose another --out"
@@ -172,7 +172,10 @@ def write_outputs(run_dir: Path, cfg, hist, metrics: dict) -> dict[str, Path]:
         "history": run_dir / "history.csv",
         "checkpoint": run_dir / CHECKPOINT_DIR,
     }
-    if metrics.get("model_epoch") is None or not (run_dir / CHECKPOINT_DIR).exists():
+    if (
+        metrics.get("model_epoch") is None
+        or not (run_dir / CHECKPOINT_DIR / "checkpoint.json").exists()
+    ):
         files.pop("checkpoint")
     if cfg.keep == "best" and (run_dir / BEST_DIR).exists():
         files["best"] = run_dir / BEST_DIR
@@ -251,10 +254,15 @@ def read_run(run_dir: Path):
                 f"{run_dir} has no usable model: the run {diverged}; train again with a lower --lr"
             )
         raise RunError(f"{run_dir} has no {CHECKPOINT_DIR}/: not a backprop run directory")
-    if not (ckpt / "checkpoint.json").exists() and is_locked(run_dir):
+    if not (ckpt / "checkpoint.json").exists() and (run_dir / LOCK).exists():
+        if is_locked(run_dir):
+            raise RunError(
+                f"{run_dir} is being written by another process ({holder(run_dir)}) and has "
+                "no complete checkpoint yet; try again after its first epoch"
+            )
         raise RunError(
-            f"{run_dir} is being written by another process ({holder(run_dir)}) and has no "
-            "complete checkpoint yet; try again after its first epoch"
+            f"{run_dir} has no complete checkpoint (its run stopped before its first save "
+            f"ended); train it again with --out {run_dir}"
         )
     model_state, optim_state, meta = _load(ckpt)
     check_meta(meta, ckpt)

@@ -311,7 +311,7 @@ def _train(cfg, run_dir, splits, arch, model, opt, sched, hist, best=None) -> Ru
     if _diverged(hist) and not (keep_best and best):
         # the last epoch's model is not finite: fall back to the last one checkpoint/ holds
         model_epoch = None
-        if (run_dir / CHECKPOINT_DIR).exists():
+        if (run_dir / CHECKPOINT_DIR / "checkpoint.json").exists():
             state, _, meta = read_run(run_dir)
             if finite_state(state):
                 model.load_state_dict(state)
