@@ -381,3 +381,37 @@ def test_a_run_whose_first_save_failed_can_be_trained_again(tmp_path, monkeypatc
     code, _, err = run_cli(["evaluate", str(run)], capsys)
     assert code == 2 and "no complete checkpoint" in one_line(err) and f"--out {run}" in err
     assert run_cli(["train", *IRIS, "--out", str(run)], capsys)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda m, s: m["architecture"].update(activation="swish"), "unknown activation 'swish'"),
+        (lambda m, s: s.pop("2.bias"), "do not match the architecture (missing 2.bias)"),
+        (lambda m, s: s.update(extra=np.ones(1)), "(unexpected extra)"),
+        (lambda m, s: s.update({"0.weight": np.ones((3, 3))}), "0.weight has shape (3, 3)"),
+        (lambda m, s: m.update(architecture="mlp"), "a bad (str) 'architecture'"),
+        (lambda m, s: m["history"].update(train_loss="x"), "train_loss is not a list of numbers"),
+    ],
+    ids=["activation", "missing", "extra", "shape", "architecture", "history"],
+)
+def test_a_damaged_run_is_named(iris_run, tmp_path, capsys, edit, message):
+    import shutil
+
+    from backprop.checkpoint import load_checkpoint
+
+    run = tmp_path / "r"
+    shutil.copytree(iris_run, run, ignore=shutil.ignore_patterns("best"))
+    state, opt, meta = load_checkpoint(run / "checkpoint")
+    edit(meta, state)
+    save_checkpoint(run / "checkpoint", state, opt, meta)
+    for argv in (["evaluate", str(run)], ["train", "--resume", str(run), "--epochs", "9"]):
+        code, _, err = run_cli(argv, capsys)
+        assert code == 2 and message in one_line(err), argv
+
+
+def test_example_out_on_a_file(tmp_path, capsys):
+    (tmp_path / "f").write_text("mine")
+    code, _, err = run_cli(["example", "linear-000", "--out", str(tmp_path / "f")], capsys)
+    assert code == 2 and "is a file; give a folder" in one_line(err)
+    assert (tmp_path / "f").read_text() == "mine"
