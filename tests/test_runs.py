@@ -82,7 +82,7 @@ def test_flags_help_and_validation_come_from_the_declaration():
         (["--lr", "inf"], "argument --lr: must be a finite number"),
         (["--epochs", "2.5"], "argument --epochs: expected an integer, got '2.5'"),
         (["--dropout", "1"], "argument --dropout: must be below 1"),
-        (["--hidden", "1000000000"], "needs about 402.3 GiB of memory"),
+        (["--hidden", "1000000000"], "hidden layers 1000000000 needs about 55.9 GiB of memory"),
     ],
 )
 def test_bad_settings_are_refused_before_any_work(argv, message, capsys, tmp_path, monkeypatch):

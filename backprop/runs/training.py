@@ -103,7 +103,7 @@ def _new_run(cfg: TrainConfig) -> RunResult:
         check_new_run_dir(run_dir)
     if cfg.hidden:  # before the data: a model that cannot fit is refused at once
         widths = {"in_features": 1, "hidden": list(cfg.hidden), "out_features": 1}
-        check_memory(widths, cfg.batch_size, cfg.optimizer)
+        check_memory(widths, 1, cfg.optimizer)  # the data decide the batch
     _random.manual_seed(cfg.seed)
     splits = load_splits(cfg)
     arch = architecture(cfg, splits)
@@ -162,7 +162,7 @@ def _resume(run_dir: Path, overrides: TrainConfig, changes: dict[str, Any]) -> R
             )
         splits = load_splits(cfg, meta["dataset"])
         _check_fit(splits, meta["architecture"], cfg, run_dir)
-        check_memory(meta["architecture"], cfg.batch_size, cfg.optimizer)
+        check_memory(meta["architecture"], min(cfg.batch_size, len(splits.X_train)), cfg.optimizer)
         model = build_mlp(meta["architecture"])
         check_state(model, model_state, run_dir / CHECKPOINT_DIR)
         model.load_state_dict(model_state)
