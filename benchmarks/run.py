@@ -340,7 +340,8 @@ def main(argv=None) -> int:
     for what, ratio, limit, note in rep.targets:
         extra = f" ({note})" if note else ""
         lim = f"{limit:.2f}" if limit != float("inf") else "-"
-        rep.out(f"| {what}{extra} | {ratio:.2f} | {lim} | {'yes' if ratio <= limit else 'NO'} |")
+        met = "-" if limit == float("inf") else "yes" if ratio <= limit else "NO"
+        rep.out(f"| {what}{extra} | {ratio:.2f} | {lim} | {met} |")
     rep.out()
     rep.out(f"(whole run: {time.time() - t0:.0f} s; {_load()} at the end)")
 
