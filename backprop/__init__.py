@@ -80,6 +80,7 @@ from .ops import (
     clamp,
     clip,
     clone,
+    concat,
     concatenate,
     div,
     eq,

@@ -301,9 +301,19 @@ def describe_os_error(e: OSError, command: str) -> tuple[int, str]:
     text = f"{path}: {what}" if path else what
     if e.filename2:
         text = f"{path} -> {e.filename2}: {what}"
-    if command == "train" and status == 1:
+    if command == "train" and status == 1 and _run_with_checkpoint(path):
         text += " (the last complete checkpoint is kept: --resume continues from it)"
     return status, text
+
+
+def _run_with_checkpoint(path) -> bool:
+    """Whether ``path`` lies in a run directory that holds a complete checkpoint."""
+    if not path:
+        return False
+    for parent in list(Path(os.fspath(path)).parents)[:3]:
+        if (parent / "checkpoint" / "checkpoint.json").is_file():
+            return True
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -357,7 +357,7 @@ def fit(
             elif epoch == epochs:
                 hist.stopped = "epochs"
             if bar is not None:
-                bar.set_postfix_str(_postfix(hist, n / hist.seconds[-1]), refresh=False)
+                bar.set_description_str(_postfix(hist, n / hist.seconds[-1]), refresh=False)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, hist)
             if hist.stopped:
@@ -402,7 +402,7 @@ def _postfix(hist: History, samples_per_s: float) -> str:
 
 # The bar takes what the metrics leave (at least 8 columns); no elapsed/remaining times, which
 # would crowd the metrics out of an 80-column line.
-BAR_FORMAT = "{percentage:3.0f}%|{bar}| {postfix}"
+BAR_FORMAT = "{percentage:3.0f}%|{bar}| {desc}"
 
 
 def _progress_bar(enabled: bool, total: int | None):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-N_TRAIN, N_TEST, EPOCHS = 12_000, 2_000, 3
+N_TRAIN, N_TEST, EPOCHS = 6_000, 1_000, 3
 HIDDEN, BATCH, LR, VAL_FRACTION = (512, 256), 128, 0.01, 0.15
 
 

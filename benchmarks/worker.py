@@ -50,8 +50,10 @@ def mlp(name: str, sizes, batch: int, steps: int, blocks: int) -> dict:
     from benchmarks import mlp as m
 
     step = m.CONTENDERS[name](tuple(sizes), batch)
-    for _ in range(3):
+    for _ in range(2):
         step()
+    # at most ``steps`` per block, fewer when a step is slow (a loaded machine): about 50 ms
+    steps = max(1, min(steps, int(0.05 / max(_per_step(step, 1), 1e-9))))
     return {"times": [_per_step(step, steps) for _ in range(blocks)]}
 
 
@@ -75,7 +77,7 @@ def micrograd(name: str, blocks: int) -> dict:
     step = d.CONTENDERS[name]()
     step()
     once = [_per_step(step, 1, collect="clean") for _ in range(blocks)]
-    steady = [_per_step(step, 3, collect="own")]  # one figure: three steps and their garbage
+    steady = [_per_step(step, 2, collect="own")]  # one figure: two steps and their garbage
     return {"once": once, "steady": steady}
 
 

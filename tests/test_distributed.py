@@ -167,6 +167,73 @@ def test_the_docs_example_trains_the_same_on_two_ranks_as_on_one(tmp_path):
     assert val[0][-1] < 0.5 * val[0][0] or val[0][-1] < 0.2
 
 
+API = """
+import numpy as np, backprop as bp
+import backprop.distributed as dist
+dist.init_process_group(backend="mpi", world_size=2)
+r = dist.get_rank()
+t = bp.tensor([1.0 + r, 10.0 * r])
+dist.all_reduce(t)
+assert t.tolist() == [3.0, 10.0], t
+for op, want in [(dist.ReduceOp.AVG, [1.5, 5.0]), (dist.ReduceOp.MAX, [2.0, 10.0]),
+                 (dist.ReduceOp.MIN, [1.0, 0.0])]:
+    t = bp.tensor([1.0 + r, 10.0 * r])
+    dist.all_reduce(t, op=op)
+    assert t.tolist() == want, (op, t)
+w = dist.all_reduce(t := bp.tensor([float(r)]), async_op=True)
+w.wait()
+assert t.item() == 1.0
+b = bp.tensor([float(r + 5)])
+dist.broadcast(b, src=1)
+assert b.item() == 6.0
+parts = [bp.zeros(2), bp.zeros(2)]
+dist.all_gather(parts, bp.tensor([r, r + 0.5]))
+assert [p.tolist() for p in parts] == [[0.0, 0.5], [1.0, 1.5]]
+dist.barrier()
+
+# DDP: rank 0's weights everywhere; the gradient is the mean of the ranks' gradients
+bp.manual_seed(r)  # different draws on each rank: the broadcast must fix them
+net = bp.nn.Sequential(bp.nn.Linear(3, 4), bp.nn.Tanh(), bp.nn.Linear(4, 2))
+ddp = bp.nn.parallel.DistributedDataParallel(net, bucket_cap_mb=0.00005)
+assert len(ddp.reducer.buckets) == 2, ddp
+w0 = [p.numpy().copy() for p in net.parameters()]
+both = [w.copy() for w in w0]
+for w in both:
+    dist.broadcast(w, src=0)
+assert all(np.array_equal(a, b) for a, b in zip(w0, both))
+X = np.arange(24, dtype=np.float32).reshape(4, 2, 3) / 10
+def grads(x):
+    net.zero_grad()
+    (net(bp.tensor(x)) ** 2).sum().backward()
+    return [p.grad.numpy().copy() for p in net.parameters()]
+local = [grads(X[k]) for k in range(4)]  # every rank computes all four, without DDP
+ddp.zero_grad()
+(ddp(bp.tensor(X[r])) ** 2).sum().backward()
+for p, g0, g1 in zip(net.parameters(), local[0], local[1]):
+    np.testing.assert_allclose(p.grad.numpy(), (g0 + g1) / 2, rtol=1e-6)
+ddp.zero_grad()
+with ddp.no_sync():  # accumulate locally, then one all-reduce of the sum
+    (ddp(bp.tensor(X[r])) ** 2).sum().backward()
+mine = [p.grad.numpy().copy() for p in net.parameters()]
+assert all(np.array_equal(m, l) for m, l in zip(mine, local[r]))
+(ddp(bp.tensor(X[2 + r])) ** 2).sum().backward()
+for p, a, b, c, d in zip(net.parameters(), *local):
+    np.testing.assert_allclose(p.grad.numpy(), (a + b + c + d) / 2, rtol=1e-5)
+assert sorted(ddp.state_dict())[0].startswith("module.")
+dist.destroy_process_group()
+print("ok", r)
+"""
+
+
+@needs_mpi
+def test_collectives_and_ddp_on_two_ranks(tmp_path):
+    script = tmp_path / "api.py"
+    script.write_text(API)
+    r = _run([script], 2)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("ok") == 2
+
+
 # ---------------------------------------------------------------------------- one process
 
 

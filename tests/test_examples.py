@@ -66,6 +66,51 @@ def test_004_discrepancies():
     assert "discrepancies" in render(r)
 
 
+def test_004_verdicts_are_one_each_and_fitted_claims_are_not_ok():
+    r = examples.run("shared-2221-004")
+    v = {i.name: i.verdict for i in r["check"].items}
+    for fitted in ("h11", "h21", "h22", "z", "dL/dz"):
+        assert v[fitted] == "fitted"
+    assert v["dL/da11"] == "slip on this line"  # not also "ok"
+    assert "rounded too early" in r["check"]["dL/da11"].reason
+    assert v["dL/dh11"] == "carried from dL/da11"
+    assert v["dL/dx1"] == v["dL/dw1"] == "carried from dL/dh11"
+    assert v["dL/da21"] == "ok"
+    quantities = [d["quantity"] for d in r["discrepancies"]]
+    assert len(quantities) == len(set(quantities))  # each discrepancy once
+    assert "dL/dz" not in quantities  # fitted: its story is the loss's, told once
+    assert any("dL/dh12" in n and "0.494" in n for n in r["notes"])  # the w4 choice is said
+
+
+def test_004_target_under_each_loss_convention():
+    from backprop.explain.lectures.lecture004 import loss_conventions
+
+    ys = {c["loss"]: c["y"] for c in loss_conventions()}
+    yp, dz = _sig(0.295), 0.249
+    d = yp * (1 - yp)
+    assert ys["1/2 (y - y_pred)^2"] == pytest.approx(yp - dz / d)
+    assert ys["(y - y_pred)^2 (MSE)"] == pytest.approx(yp - dz / (2 * d))
+    assert 0 <= ys["(y - y_pred)^2 (MSE)"] <= 1 and 0 <= ys["cross-entropy"] <= 1
+    r = examples.run("shared-2221-004")
+    loss = next(x for x in r["discrepancies"] if x["quantity"].startswith("the loss"))
+    assert "MSE or Cross entropy" == loss["printed"] and "0.0643" in loss["why"]
+
+
+def test_004_inputs_are_not_parameters():
+    r = examples.run("shared-2221-004")
+    s = r["summary"]
+    assert s.gradient_dimension == 7 and "x1" not in s.parameters and s.inputs == ["x1", "x2"]
+    text = " ".join(r["trace"].table().split())  # undo the wrapping
+    assert "at x1, dL/dx1 = 0.000216428 (the sum of 2 contributions); an input" in text
+    assert "x1, dL/dx1 = 0.000216428 (the sum of 2 contributions); a parameter" not in text
+
+
+def test_render_fits_100_columns():
+    for name, _, _ in examples.names():
+        text = render(examples.run(name))
+        assert max(len(line) for line in text.splitlines()) <= 100, name
+
+
 def test_vanishing_sigmoid_shrinks_more_than_relu(tmp_path):
     r = examples.run("vanishing-003", out_dir=str(tmp_path))
     assert r["first_over_last"]["sigmoid"] < 1e-3 < r["first_over_last"]["relu"]

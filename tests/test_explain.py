@@ -97,6 +97,9 @@ def test_explain_names_edges_and_formulas_like_lecture_000():
     assert [round(x.value, 12) for x in p.edges] == [round(2 * (1.1 - 1.0), 12), 1.0, 2.0]
     assert "d(w1 * x1)/dw1 = x1" in p.edges[-1].formula
     assert "Loss -> yhat -> a1 -> w1" in str(e)
+    # the README's promise: the rules multiplied, in the user's names, then the numbers
+    assert "product = 2 * (yhat - 1)^(2 - 1) x 1 x 1 x x1" in str(e)  # y is the constant 1
+    assert "= 0.2 x 1 x 2 = 0.4" in str(e)
 
 
 def test_explain_groups_paths_when_too_many():
@@ -166,6 +169,42 @@ def test_summary_answers_001_classwork():
     assert s.partials["w4"] == ["dL/da2 * da2/dw4"]
     assert s.partials["w0"] == ["dL/da2 * da2/da0 * da0/dz0 * dz0/dw0"]
     assert s.chain_length["w0"] > s.chain_length["w4"]
+
+
+def _net_221(name_inner: bool, name_params: bool):
+    def T(v, n, g=False):
+        return bp.tensor(v, requires_grad=g, dtype=f64, name=n if name_params or not g else None)
+
+    x0, x1, y = T(0.5, "x0"), T(-1.0, "x1"), T(1.0, "y")
+    w = [T(v, f"w{i}", True) for i, v in enumerate([0.1, -0.2, 0.3, 0.4, 0.5, -0.6])]
+    b = [T(v, f"b{i}", True) for i, v in enumerate([0.05, -0.05, 0.1])]
+    z0 = x0 * w[0] + x1 * w[2] + b[0]
+    a0 = z0.sigmoid()
+    z1 = x0 * w[1] + x1 * w[3] + b[1]
+    a1 = z1.sigmoid()
+    a2 = a0 * w[4] + a1 * w[5] + b[2]
+    L = 0.5 * (y - a2) ** 2
+    if name_inner:
+        for t, n in zip([z0, a0, z1, a1, a2, L], "z0 a0 z1 a1 a2 L".split()):
+            t.name = n
+    return L
+
+
+@pytest.mark.parametrize("name_inner,name_params", [(True, True), (False, True), (False, False)])
+def test_summary_answers_do_not_depend_on_names(name_inner, name_params):
+    s = bp.summary(_net_221(name_inner, name_params))
+    assert (s.gradient_dimension, s.n_local_partials) == (9, 14)
+    assert sorted(s.chain_length.values()) == [2, 2, 2, 4, 4, 4, 4, 4, 4]
+    assert s.chain_verdict.startswith("parameters nearer the input have longer chains")
+    assert "'layers' view" in str(s) and max(len(x) for x in str(s).splitlines()) <= 100
+
+
+def test_summary_chain_verdict_is_computed():
+    from backprop.explain import examples
+
+    s = examples.run("linear-000")["summary"]  # b, w1, w2 all feed yhat: no chain is longer
+    assert s.chain_verdict.startswith("every parameter is equally far")
+    assert "nearer the input have longer" not in str(s)
 
 
 def test_draw_writes_valid_png_and_svg(tmp_path):

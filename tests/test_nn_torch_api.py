@@ -385,6 +385,8 @@ def test_module_api_as_torch():
         "bn.num_batches_tracked",
     ]
     assert "cache" not in net.state_dict() and "steps" in net.state_dict()
+    assert next(iter(net.state_dict(None, "net."))) == "net.steps"  # the old positional form
+    assert net.state_dict(keep_vars=True)["fc.weight"] is net.fc.weight
     assert len(list(net.buffers())) == 5 and len(list(net.children())) == 2
     assert [type(m).__name__ for m in net.modules()] == ["Net", "Linear", "BatchNorm1d"]
     seen = []

@@ -337,6 +337,7 @@ def test_scatter_with_reduce_add_and_multiply() -> None:
         (lambda x: bp.mm(x, x), ValueError),
         (lambda x: bp.bmm(x, x), RuntimeError),
         (lambda x: bp.einsum("ij,jk", x), ValueError),
+        (lambda x: bp.meshgrid(x[0], indexing="bad"), RuntimeError),
         (lambda x: x.scatter_reduce(0, bp.tensor([[0]]), x, "max"), ValueError),
         (lambda x: x.diagonal(0, 1, 1), RuntimeError),
     ],

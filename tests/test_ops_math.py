@@ -254,3 +254,33 @@ def test_reflected_mod_has_the_divisor_gradient() -> None:
     (2.5 % x).sum().backward()
     np.testing.assert_allclose((2.5 % x).numpy(), np.remainder(2.5, x.numpy()))
     np.testing.assert_array_equal(x.grad.numpy(), -np.floor(2.5 / x.numpy()))
+
+
+@pytest.mark.parametrize("mode", ["trunc", "floor"])
+def test_div_rounding_mode_matches_torch(mode) -> None:
+    a, b = [1.0, -7.0, 7.0, -0.5, 3.0], [0.1, 2.0, -2.0, 3.0, 0.0]
+    xs = [bp.tensor(v, dtype=bp.float64, requires_grad=True) for v in (a, b)]
+    ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (a, b)]
+    with np.errstate(all="ignore"):
+        out = bp.div(*xs, rounding_mode=mode)
+    expected = torch.div(*ts, rounding_mode=mode)
+    assert out.tolist() == expected.tolist()  # 1 // 0.1 is 9, as in PyTorch
+    out.sum().backward()
+    expected.sum().backward()
+    for x, t in zip(xs, ts):
+        assert x.grad.tolist() == t.grad.tolist()
+    ints = bp.tensor([7, -7]).div(2, rounding_mode=mode)
+    assert ints.tolist() == torch.tensor([7, -7]).div(2, rounding_mode=mode).tolist()
+    assert ints.dtype == np.int64
+
+
+def test_max_min_of_two_tensors_where_alone_and_clamp_in_place() -> None:
+    a, b = bp.tensor([1.0, 5.0], requires_grad=True), bp.tensor([3.0, 2.0])
+    assert bp.max(a, b).tolist() == [3.0, 5.0] and a.min(b).tolist() == [1.0, 2.0]
+    bp.max(a, b).sum().backward()
+    assert a.grad.tolist() == [0.0, 1.0]
+    (rows,) = bp.where(bp.tensor([0, 1, 1]))
+    assert rows.tolist() == torch.where(torch.tensor([0, 1, 1]))[0].tolist()
+    z = bp.tensor([-2.0, 0.5, 3.0])
+    assert z.clamp_(-1, 1) is z and z.tolist() == [-1.0, 0.5, 1.0]
+    assert bp.concat([bp.ones(1), bp.zeros(1)]).tolist() == [1.0, 0.0]

@@ -157,3 +157,27 @@ def test_dims_out_of_range_raise_index_error() -> None:
     s = bp.tensor(2.0, requires_grad=True)  # a 0-d tensor takes dims 0 and -1
     assert s.cumsum(0).item() == 2.0 and s.prod(-1).item() == 2.0
     assert s.cummax(0).indices.item() == 0
+
+
+@pytest.mark.parametrize(
+    "fn, shape",
+    [
+        (lambda a: a.cumsum(1), (2, 0, 3)),
+        (lambda a: a.cumprod(1), (2, 0, 3)),
+        (lambda a: a.cummax(1).values, (2, 0, 3)),
+        (lambda a: a.cummin(0).values, (0, 3)),
+        (lambda a: a.prod(1), (2, 0, 3)),
+        (lambda a: a.prod(), (0,)),
+        (lambda a: a.logsumexp(1), (2, 0)),
+        (lambda a: a.logcumsumexp(1), (2, 0)),
+    ],
+)
+def test_zero_size_dims_match_torch(fn, shape) -> None:
+    x = bp.zeros(*shape, dtype=bp.float64, requires_grad=True)
+    t = torch.zeros(*shape, dtype=torch.float64, requires_grad=True)
+    out, expected = fn(x), fn(t)
+    assert out.shape == tuple(expected.shape)
+    np.testing.assert_array_equal(out.numpy(), expected.detach().numpy())
+    out.sum().backward()
+    expected.sum().backward()
+    assert x.grad.shape == shape

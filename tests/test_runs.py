@@ -82,7 +82,7 @@ def test_flags_help_and_validation_come_from_the_declaration():
         (["--lr", "inf"], "argument --lr: must be a finite number"),
         (["--epochs", "2.5"], "argument --epochs: expected an integer, got '2.5'"),
         (["--dropout", "1"], "argument --dropout: must be below 1"),
-        (["--hidden", "1000000000"], "needs about 402.3 GiB of memory"),
+        (["--hidden", "1000000000"], "hidden layers 1000000000 needs about 55.9 GiB of memory"),
     ],
 )
 def test_bad_settings_are_refused_before_any_work(argv, message, capsys, tmp_path, monkeypatch):
@@ -326,11 +326,30 @@ def test_fuzzed_run_metadata_raises_only_run_errors(iris_run, tmp_path_factory, 
         break
     save_checkpoint(run / "checkpoint", model, opt, meta)
     (run / "x.csv").write_text("5.1,3.5,1.4,0.2\n")
-    try:
-        load_run(run)
-        predict_run(run, run / "x.csv")
-    except RunError:
-        pass
+    for use in (load_run, lambda r: predict_run(r, r / "x.csv"), _resume_one_epoch):
+        try:
+            use(run)
+        except RunError:
+            pass
+
+
+def _resume_one_epoch(run: Path) -> None:
+    train_run(TrainConfig(epochs=4, progress=False, plots=False), resume=run)
+
+
+def test_a_manifest_asking_for_a_huge_model_is_refused(iris_run, tmp_path):
+    import shutil
+
+    from backprop.checkpoint import load_checkpoint
+
+    run = tmp_path / "r"
+    shutil.copytree(iris_run, run, ignore=shutil.ignore_patterns("best"))
+    model, opt, meta = load_checkpoint(run / "checkpoint")
+    meta["architecture"]["hidden"] = [10**12]
+    save_checkpoint(run / "checkpoint", model, opt, meta)
+    for use in (load_run, _resume_one_epoch):
+        with pytest.raises(RunError, match=r"4 -> 1000000000000 -> 3 needs about .* TiB"):
+            use(run)
 
 
 def test_progress_bar_keeps_the_metrics_at_80_columns():
@@ -341,6 +360,58 @@ def test_progress_bar_keeps_the_metrics_at_80_columns():
     h = History(epoch=[30], train_loss=[0.0016], train_accuracy=[1.0], val_loss=[0.0922],
                 val_accuracy=[0.97], lr=[0.05], seconds=[1.0])  # fmt: skip
     line = tqdm.format_meter(1200, 1200, 1.4, ncols=80, bar_format=BAR_FORMAT,
-                             postfix=_postfix(h, 166_034))  # fmt: skip
-    assert len(line) <= 80 and "val_acc 0.970" in line and "166k/s" in line
+                             prefix=_postfix(h, 166_034))  # fmt: skip
+    assert len(line) <= 80 and line.endswith("| epoch 30 loss 0.0016 acc 1.000 val_loss 0.0922 "
+                                             "val_acc 0.970 166k/s")  # fmt: skip
     assert "|" in line and line.index("|") < line.rindex("|") - 4  # the bar still shows
+
+
+def test_a_run_whose_first_save_failed_can_be_trained_again(tmp_path, monkeypatch, capsys):
+    run = tmp_path / "r"
+    real = os.replace
+
+    def full(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+
+    monkeypatch.setattr(os, "replace", full)
+    code, _, err = run_cli(["train", *IRIS, "--out", str(run)], capsys)
+    assert code == 1 and "no space left on the device" in one_line(err)
+    assert "--resume" not in err  # there is nothing to resume
+    monkeypatch.setattr(os, "replace", real)
+    code, _, err = run_cli(["evaluate", str(run)], capsys)
+    assert code == 2 and "no complete checkpoint" in one_line(err) and f"--out {run}" in err
+    assert run_cli(["train", *IRIS, "--out", str(run)], capsys)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda m, s: m["architecture"].update(activation="swish"), "unknown activation 'swish'"),
+        (lambda m, s: s.pop("2.bias"), "do not match the architecture (missing 2.bias)"),
+        (lambda m, s: s.update(extra=np.ones(1)), "(unexpected extra)"),
+        (lambda m, s: s.update({"0.weight": np.ones((3, 3))}), "0.weight has shape (3, 3)"),
+        (lambda m, s: m.update(architecture="mlp"), "a bad (str) 'architecture'"),
+        (lambda m, s: m["history"].update(train_loss="x"), "train_loss is not a list of numbers"),
+    ],
+    ids=["activation", "missing", "extra", "shape", "architecture", "history"],
+)
+def test_a_damaged_run_is_named(iris_run, tmp_path, capsys, edit, message):
+    import shutil
+
+    from backprop.checkpoint import load_checkpoint
+
+    run = tmp_path / "r"
+    shutil.copytree(iris_run, run, ignore=shutil.ignore_patterns("best"))
+    state, opt, meta = load_checkpoint(run / "checkpoint")
+    edit(meta, state)
+    save_checkpoint(run / "checkpoint", state, opt, meta)
+    for argv in (["evaluate", str(run)], ["train", "--resume", str(run), "--epochs", "9"]):
+        code, _, err = run_cli(argv, capsys)
+        assert code == 2 and message in one_line(err), argv
+
+
+def test_example_out_on_a_file(tmp_path, capsys):
+    (tmp_path / "f").write_text("mine")
+    code, _, err = run_cli(["example", "linear-000", "--out", str(tmp_path / "f")], capsys)
+    assert code == 2 and "is a file; give a folder" in one_line(err)
+    assert (tmp_path / "f").read_text() == "mine"

@@ -202,3 +202,11 @@ def test_inplace_on_a_leaf_that_requires_grad_outside_no_grad_is_refused():
     x = bp.tensor([1.0])
     x += 1  # no graph to corrupt: allowed
     assert x.item() == 2.0
+
+
+def test_strings_and_objects_are_not_tensors():
+    # PyTorch: torch.tensor("abc") and object arrays are TypeErrors
+    for bad in ("abc", np.array(["a", "b"]), np.array([1, None], dtype=object), [b"x"]):
+        with pytest.raises(TypeError, match="tensors hold numbers"):
+            bp.tensor(bad)
+    assert bp.tensor([True, False]).dtype == np.bool_

@@ -178,3 +178,15 @@ def test_a_custom_sampler_with_set_epoch_drives_the_loader():
     loader = bud.DataLoader(bud.TensorDataset(np.arange(8)), batch_size=2, sampler=sampler)
     sampler.set_epoch(1)
     assert [b[0].tolist() for b in loader] == [[1, 3], [5, 7]] and len(loader) == 2
+
+
+def test_random_split_subsets_are_batched_from_the_base_tensors():
+    X = np.arange(40.0).reshape(20, 2)
+    ds = bud.TensorDataset(X, np.arange(20))
+    train, _ = bud.random_split(ds, [12, 8], generator=bp.Generator().manual_seed(3))
+    inner = bud.Subset(train, [11, 0, 5])  # nested subsets map their indices through
+    ((xb, yb),) = bud.DataLoader(inner, batch_size=3)
+    expected = [train.indices[i] for i in (11, 0, 5)]
+    assert yb.tolist() == expected and xb.tolist() == X[expected].tolist()
+    xb._data += 1  # a copy, never a view of the dataset
+    assert X[expected[0], 0] == 2 * expected[0]

@@ -221,6 +221,19 @@ def default_convert(data: Any) -> Any:
 # ---------------------------------------------------------------------------------------------
 # DataLoader
 # ---------------------------------------------------------------------------------------------
+def _tensor_base(dataset) -> tuple[TensorDataset | None, np.ndarray | None]:
+    """A TensorDataset under (possibly nested) Subsets, and the index map into it: such a
+    dataset (what ``random_split`` returns) is batched with one fancy-index per tensor too."""
+    mapping = None
+    while isinstance(dataset, Subset):
+        idx = np.asarray(dataset.indices, dtype=np.int64)
+        mapping = idx if mapping is None else idx[mapping]
+        dataset = dataset.dataset
+    if not isinstance(dataset, TensorDataset):
+        return None, None
+    return dataset, mapping
+
+
 class DataLoader:
     """Batches of a dataset as Tensors, with PyTorch's arguments: ``batch_size``, ``shuffle``
     (a new order every epoch), ``sampler`` or ``batch_sampler`` (which indices, in which
@@ -322,12 +335,14 @@ class DataLoader:
             for i in self.sampler:
                 yield self.collate_fn(self.dataset[i])
             return
-        fast = isinstance(self.dataset, TensorDataset) and self._default_collate
+        base, mapping = _tensor_base(self.dataset) if self._default_collate else (None, None)
         for indices in self.batch_sampler:
-            if fast:
+            if base is not None:
                 # Fancy indexing copies, so a batch never aliases the dataset's arrays.
                 index = np.asarray(indices, dtype=np.int64)
-                yield [Tensor._wrap(a[index]) for a in self.dataset.arrays]
+                if mapping is not None:
+                    index = mapping[index]
+                yield [Tensor._wrap(a[index]) for a in base.arrays]
             else:
                 yield self.collate_fn([self.dataset[i] for i in indices])
 

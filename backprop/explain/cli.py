@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from . import examples
+from . import examples, fmt
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -105,7 +105,7 @@ def render(res: dict) -> str:
         out.append(f"\npicture: {res['picture']}")
     if res.get("explorer"):
         out.append(f"explorer: {res['explorer']} (open it in a browser)")
-    return "\n".join(out)
+    return fmt.wrap("\n".join(out))
 
 
 def main(args: argparse.Namespace) -> int:

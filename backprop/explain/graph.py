@@ -172,9 +172,9 @@ class Graph:
             name = t.name if user else _label(t, i, labels)
             if t is output and not user:
                 name = "L"  # the lectures' name for the loss, shorter than its expression
-            if name in used:  # two tensors share a user name: keep both readable and distinct
+            if name in used:  # two tensors share a name: keep both readable and distinct
                 used[name] += 1
-                name = f"{name}#{used[name]}"
+                name = f"{name}#{used[name]}" if user else f"{name} #{used[name]}"
             else:
                 used[name] = 1
             labels[id(t)] = name

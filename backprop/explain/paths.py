@@ -32,6 +32,15 @@ _arr = fmt.arr
 _shape = fmt.shape
 
 
+def _rule(formula: str) -> str:
+    """The right-hand side of an edge's rule (each folded op's, multiplied): ``x1`` from
+    ``d(w1 * x1)/dw1 = x1``."""
+    if formula.startswith("["):
+        parts = [p.strip("[] ") for p in formula.split("] x [")]
+        return " x ".join(p.rsplit(" = ", 1)[-1] for p in parts)
+    return formula.rsplit(" = ", 1)[-1]
+
+
 @dataclass
 class Edge:
     """One edge of a path: ``d child / d parent``, its rule in words and its value here."""
@@ -47,9 +56,14 @@ class Edge:
     def __str__(self) -> str:
         head = f"{fmt.d(self.child, self.parent)} = {self.formula}"
         if self.value is not None:
-            head += f" = {fmt.jac(self.value, self.child_shape, self.parent_shape)}"
+            value = fmt.jac(self.value, self.child_shape, self.parent_shape)
+            if _rule(self.formula) != value:  # not "= 1 = 1"
+                head += f" = {value}"
         if self.child_shape != () or self.parent_shape != ():
-            head += f"   [{_shape(self.child_shape)} <- {_shape(self.parent_shape)}]"
+            head += (
+                f"   ({self.child}: {_shape(self.child_shape)}, "
+                f"{self.parent}: {_shape(self.parent_shape)})"
+            )
         if self.matrix_form:
             head += f"\n        matrix form: {self.matrix_form}"
         return head
@@ -125,7 +139,9 @@ class Explanation:
                 lines.append(f"    {e}")
             if all(e.value is not None and np.ndim(e.value) == 0 for e in p.edges):
                 factors = " x ".join(_arr(e.value) for e in p.edges)
-                lines.append(f"    product = {factors} = {_arr(p.product)}")
+                rules = " x ".join(_rule(e.formula) for e in p.edges)
+                lines.append(f"    product = {rules}")
+                lines.append(f"            = {factors} = {_arr(p.product)}")
             else:
                 lines.append(f"    product = {_arr(p.product)}")
         if self.groups:

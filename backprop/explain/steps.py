@@ -200,7 +200,7 @@ def trace(output: Tensor, detail: str = "auto", inputs=()) -> Trace:
                     received[p.index],
                 )
             )
-    grads = {n.name: pending[n.index] for n in kept if n.is_param and n.index in pending}
+    grads = {n.name: pending[n.index] for n in kept if n.is_leaf and n.index in pending}
     return Trace(G.output.name, view, steps, grads)
 
 

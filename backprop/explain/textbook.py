@@ -63,7 +63,9 @@ ACTIVATIONS: dict[str, tuple[Callable, Callable, str]] = {
         "sigma(z) = 1/(1+e^-z), sigma' = sigma (1 - sigma)",
     ),
     "tanh": (np.tanh, lambda s: 1 - np.tanh(s) ** 2, "tanh' = 1 - tanh^2 = 1 - o (.) o"),
-    # ReLU'(0) = 0, as in the lecture's table (0 if x <= 0); 002 uses 1 at 0 instead.
+    # At an exact 0 every rule here takes PyTorch's branch, as the engine does (KINKS below
+    # lists the lectures' branch). ReLU'(0) = 0: PyTorch and 003's table (0 if x <= 0) agree;
+    # 002 takes 1 at 0.
     "relu": (lambda s: np.maximum(s, 0), lambda s: (s > 0).astype(float), "1 if s > 0 else 0"),
     "gelu": (_gelu, _gelu_d, "x Phi(x); derivative Phi(x) + x phi(x)"),
     "softplus": (lambda s: np.logaddexp(0, s), _sigmoid, "ln(1 + e^x); derivative sigma(x)"),
@@ -73,30 +75,43 @@ ACTIVATIONS: dict[str, tuple[Callable, Callable, str]] = {
         "alpha (e^x - 1) if x <= 0 else x (alpha = 1); derivative alpha e^x or 1",
     ),
     "leaky_relu": (
-        lambda s: np.where(s >= 0, s, 0.01 * s),
-        lambda s: np.where(s >= 0, 1.0, 0.01),
-        "x if x >= 0 else 0.01 x; derivative 1 or 0.01",
+        lambda s: np.where(s > 0, s, 0.01 * s),
+        lambda s: np.where(s > 0, 1.0, 0.01),
+        "x if x > 0 else 0.01 x; derivative 1 or 0.01 (0.01 at 0, as in PyTorch)",
     ),
 }
 
+# The derivative at exactly 0 under each convention, for the activations with a kink:
+# "pytorch" is the engine's (PyTorch's) and the default; "lecture" is the branch 003's table
+# puts 0 in (ReLU and ELU: x <= 0; leaky ReLU and PReLU: x >= 0).
+KINKS = {
+    "relu": {"pytorch": 0.0, "lecture": 0.0},
+    "elu": {"pytorch": 1.0, "lecture": 1.0},  # alpha e^0 = alpha = 1 in both branches' limit
+    "leaky_relu": {"pytorch": 0.01, "lecture": 1.0},
+}
 
-def prelu(alpha: float) -> tuple[Callable, Callable, str]:
+
+def prelu(alpha: float) -> tuple:
     """The PReLU activation with a fixed ``alpha``, in the form ``ACTIVATIONS`` uses.
 
-    >>> f, df, _ = prelu(0.2)
-    >>> float(f(np.array(-1.0))), float(df(np.array(-1.0)))
-    (-0.2, 0.2)
+    At exactly 0 the derivative is ``alpha`` (PyTorch); ``kink="lecture"`` takes 003's
+    ``x >= 0`` branch, 1.
+
+    >>> f, df, _, at0 = prelu(0.2)
+    >>> float(f(np.array(-1.0))), float(df(np.array(-1.0))), float(df(np.array(0.0))), at0
+    (-0.2, 0.2, 0.2, {'pytorch': 0.2, 'lecture': 1.0})
     """
     return (
-        lambda s: np.where(s >= 0, s, alpha * s),
-        lambda s: np.where(s >= 0, 1.0, alpha),
-        f"x if x >= 0 else {alpha} x",
+        lambda s: np.where(s > 0, s, alpha * s),
+        lambda s: np.where(s > 0, 1.0, alpha),
+        f"x if x > 0 else {alpha} x",
+        {"pytorch": float(alpha), "lecture": 1.0},
     )
 
 
 def _activation(a):
     if isinstance(a, tuple):
-        return a
+        return a[:3]
     try:
         return ACTIVATIONS[a]
     except KeyError:
@@ -203,8 +218,25 @@ def _output_fn(output):
     return _activation(output)[0]
 
 
+def _derivative(hidden, kink: str) -> Callable:
+    """theta' with the chosen convention at an exact 0."""
+    if kink not in ("pytorch", "lecture"):
+        raise ValueError(f"kink must be 'pytorch' or 'lecture', not {kink!r}")
+    d = _activation(hidden)[1]
+    at0 = hidden[3] if isinstance(hidden, tuple) and len(hidden) > 3 else KINKS.get(hidden)
+    if at0 is None:
+        return d
+    return lambda s: np.where(s == 0, at0[kink], d(s))
+
+
 def layerwise_backprop(
-    W: Sequence, x, y, hidden="tanh", output="identity", loss: str = "squared"
+    W: Sequence,
+    x,
+    y,
+    hidden="tanh",
+    output="identity",
+    loss: str = "squared",
+    kink: str = "pytorch",
 ) -> LayerwiseBackprop:
     """Run 003's backpropagation algorithm on one example ``(x, y)``.
 
@@ -212,7 +244,9 @@ def layerwise_backprop(
     ``output``: the output layer's activation (``"identity"`` in the lecture; ``"sigmoid"``
     or ``"softmax"`` with cross-entropy). ``loss``: ``"squared"`` for ``sum (o - y)^2`` (the
     lecture's ``(o1 - y)^2``, no 1/2) or ``"cross_entropy"`` (binary with a sigmoid output,
-    ``-sum y log o`` with softmax).
+    ``-sum y log o`` with softmax). ``kink``: at a pre-activation of exactly 0, ``"pytorch"``
+    (the engine's convention, the default) or ``"lecture"`` (003's table: leaky ReLU and
+    PReLU take their ``x >= 0`` branch, slope 1).
 
     >>> W = [np.array([[0.0, 1.0]]), np.array([[0.0, 2.0]])]
     >>> r = layerwise_backprop(W, x=[0.5], y=[0.0], hidden="identity")
@@ -244,7 +278,7 @@ def layerwise_backprop(
     else:
         raise ValueError(f"unknown loss {loss!r}: expected 'squared' or 'cross_entropy'")
 
-    _, theta_d, _ = _activation(hidden)
+    theta_d = _derivative(hidden, kink)
     delta: list = [None] * (L + 1)
     delta[L] = delta_L
     for l in range(L - 1, 0, -1):
@@ -255,7 +289,13 @@ def layerwise_backprop(
 
 
 def minibatch_gradient(
-    W: Sequence, X, Y, hidden="tanh", output="identity", loss: str = "squared"
+    W: Sequence,
+    X,
+    Y,
+    hidden="tanh",
+    output="identity",
+    loss: str = "squared",
+    kink: str = "pytorch",
 ) -> list[np.ndarray]:
     """003's mini-batch gradient ``G(l) = 1/B sum_b G_b(l)``: one row of ``X``/``Y`` per example.
 
@@ -268,7 +308,7 @@ def minibatch_gradient(
     B = X.shape[0]
     total = None
     for b in range(B):
-        g = layerwise_backprop(W, X[b], Y[b], hidden, output, loss).gradients()
+        g = layerwise_backprop(W, X[b], Y[b], hidden, output, loss, kink).gradients()
         total = g if total is None else [t + gi for t, gi in zip(total, g)]
     return [t / B for t in total]
 

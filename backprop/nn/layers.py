@@ -72,11 +72,11 @@ class Identity(Module):
 class Dropout(Module):
     """Zero each element with probability ``p`` while training; pass through in ``eval()``."""
 
-    def __init__(self, p: float = 0.5):
+    def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be between 0 and 1, got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace  # inplace: accepted; the output is a new tensor
 
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout(input, self.p, self.training)

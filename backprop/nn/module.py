@@ -301,6 +301,10 @@ class Module:
         >>> sorted(bp.nn.Sequential(bp.nn.Linear(4, 3), bp.nn.ReLU()).state_dict())
         ['0.bias', '0.weight']
         """
+        if args:  # PyTorch's old positional form: state_dict(destination, prefix, keep_vars)
+            destination = args[0]
+            prefix = args[1] if len(args) > 1 else prefix
+            keep_vars = args[2] if len(args) > 2 else keep_vars
         out = OrderedDict() if destination is None else destination
         for name, t in self._state_items():
             out[prefix + name] = t if keep_vars else t._data

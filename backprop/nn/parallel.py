@@ -113,7 +113,7 @@ class _Reducer:
             self.started = True
             autograd.queue_callback(self.finish)
         b, i = self.where[id(p)]
-        if b.filled[i] or b.request is not None:  # a second pass without prepare(): refuse
+        if b.filled[i]:
             return
         b.flat[b.offsets[i] : b.offsets[i + 1]] = p._grad.reshape(-1)
         b.filled[i] = True
@@ -122,7 +122,7 @@ class _Reducer:
             self._start(self.buckets[self.next])
         for other in self.buckets[: self.next]:  # let MPI move the messages along
             if other.request is not None and other.request.Test():
-                other.request = _DONE
+                other.request = None  # done
 
     def _start(self, b: _Bucket) -> None:
         for i in range(len(b.params)):  # a parameter no gradient reached adds zeros
@@ -137,7 +137,7 @@ class _Reducer:
             return
         while self.next < len(self.buckets):
             self._start(self.buckets[self.next])
-        pending = [b.request for b in self.buckets if b.request not in (None, _DONE)]
+        pending = [b.request for b in self.buckets if b.request is not None]
         if pending:
             self.MPI.Request.Waitall(pending)
         scale = 1.0 / self.size
@@ -155,9 +155,6 @@ class _Reducer:
     def remove(self) -> None:
         for h in self.handles:
             h.remove()
-
-
-_DONE = object()  # a request that has completed
 
 
 class DistributedDataParallel(Module):

@@ -7,10 +7,16 @@ reduce broadcast dimensions (``autograd.unbroadcast`` does that for all of them)
 written with these primitives and need no rule of their own.
 
 Where each rule lives: ``elementwise.py`` (arithmetic, exp, log, tanh, sigmoid, relu, erf,
-maximum, where, clip, casts), ``reduce.py`` (sum, mean, max, min), ``shape.py`` (reshape,
-permute, expand, indexing, cat, stack), ``matmul.py``, and ``fused.py`` (a linear layer and
-softmax cross-entropy as one node each). This file is the functional API (``ops.add``,
-``ops.sum``, ...) and attaches the operators to ``Tensor``.
+maximum, where, clip, casts), ``unary.py`` (trig, hyperbolic, logs, rounding, predicates),
+``binary.py`` (atan2, fmod, remainder, lerp, clamp with tensor bounds, logic),
+``reduce.py`` (sum, mean, max, min), ``scan.py`` (prod, logsumexp, median, cumulative ops),
+``shape.py`` (reshape, permute, expand, indexing, cat, stack), ``index.py`` (gather,
+scatter, sort, topk, masks), ``layout.py`` (flip, roll, unfold, pad, diagonals, repeat,
+split), ``matmul.py``, ``products.py`` (einsum, mm, bmm, addmm) and ``fused.py`` (a linear
+layer and softmax cross-entropy as one node each). Each of the newer files keeps its
+functional wrappers beside its primitives and a ``METHODS`` table for ``Tensor``. This file
+is the functional API (``ops.add``, ``ops.sum``, ...) and attaches the operators to
+``Tensor``.
 
 >>> import backprop as bp
 >>> Tanh.formulas[0]
@@ -115,20 +121,10 @@ def mul(a, b) -> Tensor:
 
 
 def div(a, b, *, rounding_mode=None) -> Tensor:
-    if rounding_mode is None:
-        return Div.apply((a, b))
-    q = Div.apply((a, b))
-    if rounding_mode == "floor":
-        q = q.floor()
-    elif rounding_mode == "trunc":
-        q = q.trunc()
-    else:
-        raise ValueError(
-            f"div: rounding_mode must be None, 'trunc' or 'floor', not {rounding_mode!r}"
-        )
-    if all(not isinstance(x, Tensor) or x._data.dtype.kind in "iub" for x in (a, b)):
-        return q.type(np.result_type(*(x._data if isinstance(x, Tensor) else x for x in (a, b))))
-    return q
+    """``a / b``; ``rounding_mode="trunc"`` or ``"floor"`` rounds the quotient (gradient 0)."""
+    if rounding_mode is not None:
+        return binary.div_rounded(a, b, rounding_mode)
+    return Div.apply((a, b))
 
 
 def neg(a) -> Tensor:
@@ -189,8 +185,11 @@ def minimum(a, b) -> Tensor:
     return Minimum.apply((a, b))
 
 
-def where(condition, a, b) -> Tensor:
-    """``a`` where ``condition`` holds, else ``b`` (the condition carries no gradient)."""
+def where(condition, a=None, b=None) -> Tensor:
+    """``a`` where ``condition`` holds, else ``b`` (the condition carries no gradient);
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``."""
+    if a is None and b is None:
+        return index.nonzero(condition, as_tuple=True)
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two numbers: PyTorch's dtype
         a, b = Tensor(a), Tensor(b)
@@ -229,6 +228,8 @@ def _minmax(a, dim, keepdim, axis, keepdims, whole, along, argfn):
     if axis is not None:
         dim = axis
     keep = bool(keepdim or keepdims)
+    if isinstance(dim, Tensor):  # max(a, b): the elementwise maximum, as torch.max(a, b)
+        return (Maximum if whole is Amax else Minimum).apply((a, dim))
     if dim is None:
         return whole.apply((a,), None, keep)
     d = dim_index(dim, a._data.ndim, along.name)
@@ -351,7 +352,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
     return Concat.apply(tensors, dim)
 
 
-concatenate = cat
+concatenate = concat = cat
 
 
 def stack(tensors, dim: int = 0) -> Tensor:

@@ -257,6 +257,40 @@ def clamp(input, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
     return clip(input, min, max)
 
 
+def _clamp_(self, min=None, max=None):  # noqa: A002
+    from .index import _in_place
+
+    return _in_place(self, clamp(self, min, max), "clamp")
+
+
+class DivRounded(Function):
+    """``a / b`` rounded toward zero (``trunc``) or -inf (``floor``, Python's ``//``)."""
+
+    name = "div"
+    formulas = ("d round(a/b)/da = 0", "d round(a/b)/db = 0")
+
+    def forward(self, a, b, mode):
+        with np.errstate(**_QUIET):
+            if mode == "floor":
+                return np.floor_divide(a, b)
+            q = np.true_divide(a, b)
+            if np.asarray(a).dtype.kind in "iub" and np.asarray(b).dtype.kind in "iub":
+                return np.trunc(q).astype(np.result_type(a, b))
+            return np.trunc(q)
+
+    def backward(self, g):
+        zero = np.zeros_like(g)
+        return zero, zero
+
+
+def div_rounded(input, other, rounding_mode: str) -> Tensor:
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(
+            f"div: rounding_mode must be None, 'trunc' or 'floor', not {rounding_mode!r}"
+        )
+    return DivRounded.apply((_t(input), other), rounding_mode)
+
+
 def clamp_min(input, min) -> Tensor:  # noqa: A002
     return clamp(input, min=min)
 
@@ -328,6 +362,8 @@ METHODS = {
     "clamp": clamp,
     "clip": clamp,
     "clamp_min": clamp_min,
+    "clamp_": _clamp_,
+    "clip_": _clamp_,
     "clamp_max": clamp_max,
     "logical_and": logical_and,
     "logical_or": logical_or,

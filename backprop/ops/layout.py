@@ -162,8 +162,11 @@ def unfold(input, dimension: int, size: int, step: int) -> Tensor:
     """``Tensor.unfold``: all windows of ``size`` elements, ``step`` apart, along
     ``dimension``, which becomes the number of windows; the window is a new last dim."""
     input = _t(input)
-    if input._data.ndim == 0:
-        input = input.reshape(1)
+    if input._data.ndim == 0:  # PyTorch: the one element as a window of size 1
+        _dim(dimension, 0, "unfold")
+        if size > 1 or step <= 0:
+            raise RuntimeError(f"unfold: size {size} does not fit a 0-d tensor")
+        return input.reshape(1)
     dim = _dim(dimension, input._data.ndim, "unfold")
     n = input._data.shape[dim]
     if size > n or size < 0 or step <= 0:
@@ -421,7 +424,7 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     if indexing not in ("ij", "xy"):
-        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', not {indexing!r}")
+        raise RuntimeError(f"meshgrid: indexing must be 'ij' or 'xy', not {indexing!r}")
     tensors = tuple(_t(t).reshape(-1) for t in tensors)
     place = list(range(len(tensors)))
     if indexing == "xy" and len(tensors) >= 2:

@@ -30,7 +30,9 @@ MinMax = namedtuple("MinMax", ["min", "max"])
 def _last(a, dim):
     """``a`` with ``dim`` moved last and the rest flattened: (rows, n)."""
     a = np.moveaxis(a, dim, -1)
-    return a.reshape(-1, a.shape[-1]) if a.ndim else a.reshape(1, 1)
+    if not a.ndim:
+        return a.reshape(1, 1)
+    return a.reshape(int(np.prod(a.shape[:-1])), a.shape[-1])
 
 
 def _unlast(rows, shape, dim):
@@ -199,6 +201,8 @@ def _running_index(a, dim: int, better):
     take the later index and a NaN, once seen, stays (PyTorch's cummax and cummin)."""
     rows = _last(a, dim)
     index = np.zeros(rows.shape, dtype=np.int64)
+    if not rows.size:
+        return _unlast(index, a.shape, dim)
     cur, at = rows[:, 0].copy(), np.zeros(rows.shape[0], dtype=np.int64)
     for i in range(rows.shape[1]):
         x = rows[:, i]

@@ -121,7 +121,7 @@ def check_memory(arch: dict[str, Any], batch_size: int, optimizer: str) -> None:
         raise RunError(
             f"an MLP {shape} needs about {_gib(need)} of memory "
             f"(parameters, gradients, optimizer state, a batch of {batch_size}) but only "
-            f"{_gib(have)} is available: choose smaller --hidden sizes"
+            f"{_gib(have)} is available: choose smaller --hidden sizes (or --batch-size)"
         )
 
 
@@ -194,7 +194,7 @@ def architecture(cfg: TrainConfig, splits) -> dict[str, Any]:
         "dropout": cfg.dropout,
         "init": cfg.init,
     }
-    check_memory(check_architecture(arch), cfg.batch_size, cfg.optimizer)
+    check_memory(check_architecture(arch), min(cfg.batch_size, len(splits.X_train)), cfg.optimizer)
     return arch
 
 

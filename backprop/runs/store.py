@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .build import build_mlp, check_architecture, finite_state
+from .build import build_mlp, check_architecture, check_memory, finite_state
 from .config import RunError
 
 try:  # POSIX; on Windows runs are not locked
@@ -57,7 +57,7 @@ def check_new_run_dir(run_dir: Path, holding_lock: bool = False) -> None:
             f"{run_dir} is being written by another process ({holder(run_dir)}); wait for it "
             "to finish or choose another --out"
         )
-    if (run_dir / CHECKPOINT_DIR).exists():
+    if (run_dir / CHECKPOINT_DIR / "checkpoint.json").exists():
         raise RunError(
             f"{run_dir} already holds a run; pass --resume {run_dir} to continue it "
             "or choose another --out"
@@ -172,7 +172,10 @@ def write_outputs(run_dir: Path, cfg, hist, metrics: dict) -> dict[str, Path]:
         "history": run_dir / "history.csv",
         "checkpoint": run_dir / CHECKPOINT_DIR,
     }
-    if metrics.get("model_epoch") is None or not (run_dir / CHECKPOINT_DIR).exists():
+    if (
+        metrics.get("model_epoch") is None
+        or not (run_dir / CHECKPOINT_DIR / "checkpoint.json").exists()
+    ):
         files.pop("checkpoint")
     if cfg.keep == "best" and (run_dir / BEST_DIR).exists():
         files["best"] = run_dir / BEST_DIR
@@ -251,10 +254,15 @@ def read_run(run_dir: Path):
                 f"{run_dir} has no usable model: the run {diverged}; train again with a lower --lr"
             )
         raise RunError(f"{run_dir} has no {CHECKPOINT_DIR}/: not a backprop run directory")
-    if not (ckpt / "checkpoint.json").exists() and is_locked(run_dir):
+    if not (ckpt / "checkpoint.json").exists() and (run_dir / LOCK).exists():
+        if is_locked(run_dir):
+            raise RunError(
+                f"{run_dir} is being written by another process ({holder(run_dir)}) and has "
+                "no complete checkpoint yet; try again after its first epoch"
+            )
         raise RunError(
-            f"{run_dir} is being written by another process ({holder(run_dir)}) and has no "
-            "complete checkpoint yet; try again after its first epoch"
+            f"{run_dir} has no complete checkpoint (its run stopped before its first save "
+            f"ended); train it again with --out {run_dir}"
         )
     model_state, optim_state, meta = _load(ckpt)
     check_meta(meta, ckpt)
@@ -295,12 +303,39 @@ def check_meta(meta: Any, where: Path) -> dict:
             )
         ):
             raise RunError(f"{where}: the dataset's {key} is damaged")
-    hist = meta["history"]
-    if not isinstance(hist.get("epoch", []), list) or not isinstance(
-        hist.get("best_epoch", 0), int
-    ):
-        raise RunError(f"{where}: the history is damaged")
+    check_history(meta["history"], where)
     return meta
+
+
+def check_history(hist: dict, where: Path) -> None:
+    """The saved history's fields, each of its type: lists of numbers, one entry per epoch
+    (grad_norms: one such list per layer), best_epoch, best_val_loss, stopped."""
+
+    def number(x) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    epochs = hist.get("epoch")
+    if not isinstance(epochs, list) or not all(isinstance(e, int) for e in epochs):
+        raise RunError(f"{where}: the history is damaged (epoch is not a list of integers)")
+    problem = ""
+    lists = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds")
+    norms = hist.get("grad_norms")
+    if not isinstance(norms, dict):
+        problem = "grad_norms is not a table of lists"
+    else:
+        columns = {f: hist.get(f) for f in lists} | {f"grad_norms/{k}": v for k, v in norms.items()}
+        for f, values in columns.items():
+            if not isinstance(values, list) or not all(number(x) for x in values):
+                problem = f"{f} is not a list of numbers"
+            elif len(values) != len(epochs):
+                problem = f"{f} has {len(values)} entries for {len(epochs)} epochs"
+    for f, kind in (("best_epoch", int), ("stopped", str), ("changes", list)):
+        if f in hist and (not isinstance(hist[f], kind) or isinstance(hist[f], bool)):
+            problem = f"{f} is not a {kind.__name__}"
+    if not number(hist.get("best_val_loss")):
+        problem = "best_val_loss is not a number"
+    if problem:
+        raise RunError(f"{where}: the history is damaged ({problem})")
 
 
 def check_state(model, state: dict, where: Path) -> None:
@@ -378,6 +413,7 @@ def load_run(run_dir: str | os.PathLike):
             f"{run_dir / BEST_DIR} (the model of epoch {best_epoch}, the best validation "
             f"loss) is missing; using the last epoch's model ({meta['epoch']}) instead"
         )
+    check_memory(meta["architecture"], 1, "sgd")
     model = build_mlp(meta["architecture"])
     state = best_state if best_state is not None else model_state
     check_state(model, state, run_dir / (BEST_DIR if best_state is not None else CHECKPOINT_DIR))

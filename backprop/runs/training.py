@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from .. import random as _random
 from ..backend import blas_threads
 from ..checkpoint import save_checkpoint
 from ..tensor import Tensor
-from ..train import History, evaluate, fit
+from ..train import History, evaluate, fit, layer_names
 from .build import (
     architecture,
     build_mlp,
@@ -102,7 +103,7 @@ def _new_run(cfg: TrainConfig) -> RunResult:
         check_new_run_dir(run_dir)
     if cfg.hidden:  # before the data: a model that cannot fit is refused at once
         widths = {"in_features": 1, "hidden": list(cfg.hidden), "out_features": 1}
-        check_memory(widths, cfg.batch_size, cfg.optimizer)
+        check_memory(widths, 1, cfg.optimizer)  # the data decide the batch
     _random.manual_seed(cfg.seed)
     splits = load_splits(cfg)
     arch = architecture(cfg, splits)
@@ -160,26 +161,34 @@ def _resume(run_dir: Path, overrides: TrainConfig, changes: dict[str, Any]) -> R
                 meta["architecture"],
             )
         splits = load_splits(cfg, meta["dataset"])
+        _check_fit(splits, meta["architecture"], cfg, run_dir)
+        check_memory(meta["architecture"], min(cfg.batch_size, len(splits.X_train)), cfg.optimizer)
         model = build_mlp(meta["architecture"])
         check_state(model, model_state, run_dir / CHECKPOINT_DIR)
         model.load_state_dict(model_state)
         opt = make_optimizer(cfg, model.parameters())
-        if optim_state is not None:
-            opt.load_state_dict(optim_state)
-            for group in opt.param_groups:  # the changed settings apply from now on
-                for k in ("lr", "momentum", "weight_decay"):
-                    if k in changes and k in group:
-                        group[k] = changes[k]
         sched = make_scheduler(cfg, opt)
+        where = run_dir / CHECKPOINT_DIR
+        with _damaged(where, "optimizer state"):
+            if optim_state is not None:
+                opt.load_state_dict(optim_state)
+        for group in opt.param_groups:  # the changed settings apply from now on
+            for k in ("lr", "momentum", "weight_decay"):
+                if k in changes and k in group:
+                    group[k] = changes[k]
         if sched is not None and meta.get("scheduler"):
-            sched.load_state_dict(meta["scheduler"])
+            with _damaged(where, "learning-rate schedule"):
+                sched.load_state_dict(meta["scheduler"])
             if "lr" in changes:
                 sched.base_lrs = [changes["lr"] for _ in sched.base_lrs]
-        _random.default_generator().bit_generator.state = meta["rng_state"]
-        try:
+        with _damaged(where, "random generator state"):
+            _random.default_generator().bit_generator.state = meta["rng_state"]
+        with _damaged(where, "history"):
             hist = History.from_dict(meta["history"])
-        except TypeError as e:
-            raise RunError(f"{run_dir / CHECKPOINT_DIR}: the history is damaged ({e})") from None
+        layers = {name for name, _ in layer_names(model)}
+        if hist.epoch and set(hist.grad_norms) != layers:
+            raise RunError(f"{where}: the saved history's layers {sorted(hist.grad_norms)} are "
+                           f"not the model's {sorted(layers)}: the history is damaged")  # fmt: skip
         if hist.stopped == "epochs" and hist.epoch and hist.epoch[-1] < cfg.epochs:
             hist.stopped = ""
         if changes:
@@ -202,6 +211,32 @@ def _resume(run_dir: Path, overrides: TrainConfig, changes: dict[str, Any]) -> R
     finally:
         if lock is not None:
             lock.release()
+
+
+def _check_fit(splits, arch: dict, cfg: TrainConfig, run_dir) -> None:
+    """The saved model takes the dataset's features and gives its outputs (the dataset or the
+    saved configuration may have changed since)."""
+    for what, have, need in (
+        ("features", splits.num_features, arch["in_features"]),
+        ("outputs", splits.num_outputs, arch["out_features"]),
+    ):
+        if have != need:
+            raise RunError(
+                f"the dataset {cfg.dataset} has {have} {what} but the model of {run_dir} has "
+                f"{need}: the data or the run's saved configuration changed"
+            )
+
+
+@contextmanager
+def _damaged(where: Path, what: str):
+    """A saved part that cannot be restored is a RunError naming it, not a traceback."""
+    try:
+        yield
+    except RunError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RuntimeError,
+            OverflowError) as e:  # fmt: skip
+        raise RunError(f"{where}: the saved {what} is damaged ({e})") from None
 
 
 def _leaders(text: str) -> str:
@@ -276,7 +311,7 @@ def _train(cfg, run_dir, splits, arch, model, opt, sched, hist, best=None) -> Ru
     if _diverged(hist) and not (keep_best and best):
         # the last epoch's model is not finite: fall back to the last one checkpoint/ holds
         model_epoch = None
-        if (run_dir / CHECKPOINT_DIR).exists():
+        if (run_dir / CHECKPOINT_DIR / "checkpoint.json").exists():
             state, _, meta = read_run(run_dir)
             if finite_state(state):
                 model.load_state_dict(state)
@@ -347,11 +382,7 @@ def evaluate_run(run_dir: str | os.PathLike) -> dict[str, Any]:
     model, meta = load_run(run_dir)
     cfg = TrainConfig.from_dict(meta["config"])
     splits = load_splits(cfg, meta["dataset"])
-    if splits.num_features != meta["architecture"]["in_features"]:
-        raise RunError(
-            f"{cfg.dataset} now has {splits.num_features} features but the model of "
-            f"{run_dir} takes {meta['architecture']['in_features']}: the data changed"
-        )
+    _check_fit(splits, meta["architecture"], cfg, run_dir)
     hist = History.from_dict(meta["history"])
     metrics = _final_metrics(model, loss_fn(cfg.loss, splits.task), splits, hist)
     keep = meta["config"].get("keep", "last")

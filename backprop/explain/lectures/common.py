@@ -50,13 +50,14 @@ def finish(
     highlight: Tensor | None,
     out_dir: str | None,
     name: str,
+    inputs=(),
     **extra,
 ) -> dict:
     """Trace, explain and draw the graph, then run the engine's backward and one update."""
-    t = trace(loss)
+    t = trace(loss, inputs=inputs)
     focus = highlight if highlight is not None else params[0]
-    e = explain(loss, focus)
-    s = summary(loss)
+    e = explain(loss, focus, inputs=inputs)
+    s = summary(loss, inputs=inputs)
     G = Graph(loss)
     forward = {n.name: _num(n.value) for n in G.nodes if G.keep(n, t.view)}
     picture = None

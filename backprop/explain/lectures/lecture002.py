@@ -39,8 +39,12 @@ def relu_neuron_002(out_dir=None) -> dict:
             "note": "002 gives symbols only; these numbers are ours",
         },
         notes=[
-            "002 takes ReLU'(c) = 1 at c = 0; 003's table and the engine take 0. The "
-            "data avoid c = 0, where the two conventions would differ.",
+            "At c = 0 exactly, 002 takes ReLU'(0) = 1 (its c >= 0 branch); 003's table "
+            "(0 if x <= 0) and the engine (PyTorch's convention) take 0 for ReLU. For leaky "
+            "ReLU and PReLU it is the other way round: the engine takes the negative slope at "
+            "0, 003's table the x >= 0 branch (slope 1); bp.textbook's kink='lecture' follows "
+            f"the table. These data have no c exactly 0 (smallest |c| = {np.abs(cv).min():.3g}), "
+            "so the conventions agree here.",
             "002 writes dL/dp = 1/m sum (p - y) outside the product; read it per "
             "example: dL/dw1 = 1/m sum_i (p_i - y_i) 1[c_i >= 0] x1_i.",
             "002's update 'w_i -> w_i - 2 dL/dw_i' shows 2 where a learning rate "

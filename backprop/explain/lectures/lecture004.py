@@ -13,8 +13,12 @@ What the lecture prints as givens: ``x2 = 0.6``, ``w1 = 0.16``; read off its ari
 * ``w2`` from the printed ``h11 = 0.023``: ``w2 = (0.023 - w1 x1) / x2 = -1/24``;
 * ``w4`` from the printed ``h21 = h22 = 0.158``: ``w4 = 0.158 / sigma(h11) - w3``;
 * ``b_z`` from the printed ``z = 0.295``: ``b_z = 0.295 - (w5 + w6) sigma(0.158)``;
-* ``y`` from the printed ``dL/dz = 0.249``: ``y = y_pred - 0.249 / sigma'(z)`` = -0.4446,
-  the only target that reproduces it (no target in [0, 1] does: see the discrepancies).
+* ``y`` from the printed ``dL/dz = 0.249``: ``y = y_pred - 0.249 / sigma'(z)`` = -0.4446
+  under ``L = 1/2 (y - y_pred)^2``. The lecture never writes its loss down ("MSE or Cross
+  entropy"); under plain ``(y - y_pred)^2`` or cross-entropy a target in [0, 1] reproduces
+  0.249 (``loss_conventions`` computes each).
+* ``w4`` uses the correct ``a11 = sigma(0.023) = 0.5057``; with the lecture's own
+  ``a11 = 0.494`` it would be 0.18, and the example says whether a verdict depends on it.
 
 With these, every other printed number is recomputed in float64 and checked at the precision
 printed; each line is also redone from the lecture's own numbers on its right-hand side, to
@@ -42,6 +46,7 @@ def _dsig(z):
 
 W2 = (0.023 - W1 * X1) / X2
 W4 = float(0.158 / _sig(0.023) - W3)
+W4_LECTURE = float(0.158 / 0.494 - W3)  # the same fit from the lecture's a11 = 0.494
 BZ = float(0.295 - (W5 + W6) * _sig(0.158))
 Y = float(_sig(0.295) - 0.249 / _dsig(0.295))
 
@@ -104,12 +109,6 @@ PRINTED = {
 # Formulas that do not hold, whatever the numbers (quantity, as printed, correct, line).
 FORMULAS = [
     (
-        "dL/dz (target)",
-        "0.249",
-        "|dL/dz| <= 0.140 for any target y in [0, 1]",
-        "dL/dz = dL/dy_pred (1 - sigma(z)) sigma(z) with z = 0.295: " + "0.249 needs y = -0.445",
-    ),
-    (
         "dL/dh11 (formula)",
         "dL/da11 sigma(h11)",
         "dL/da11 sigma(h11)(1 - sigma(h11))",
@@ -154,9 +153,6 @@ EXPLAIN = {
     "sigma(0.023) = 0.5057",
     "a21": "0.461 = sigma(-0.158): same flipped sign; sigma(0.158) = 0.5394",
     "a22": "0.461 = sigma(-0.158): same flipped sign; sigma(0.158) = 0.5394",
-    "dL/dz": "sigma'(0.295) = 0.2446, so dL/dy_pred would have to be 1.018: y = -0.445 (or 1.59 "
-    "with the lecture's sign), outside sigma's range (0, 1); for any y in [0, 1] "
-    "|dL/dz| <= 0.140. 0.249 is sigma'(0.151), as if b_z = 0 and dL/dy_pred = 1",
     "dL/da11": "(0.009 + 0.009)(0.14) = 0.00252, printed 0.002: cut to one digit; with exact "
     "inputs 0.00243. The cut carries into dL/dh11, dL/dx1, dL/dw1",
     "dL/dh11": "0.0005 follows from the cut 0.002; with 0.00243 it is 0.00061",
@@ -168,15 +164,32 @@ EXPLAIN = {
 }
 
 
-@example(
-    "shared-2221-004",
-    "004_2f92e20e42ddb632.txt",
-    "2-2-2-1 shared-weight sigmoid network, input gradients, update; checked",
-)
-def shared_2221_004(out_dir=None) -> dict:
+def loss_conventions(dz: float = 0.249, z: float = 0.295) -> list[dict]:
+    """The target ``y`` that makes ``dL/dz`` equal the printed value, for each loss the
+    lecture could mean (it says only "MSE or Cross entropy"), and whether it lies in [0, 1].
+
+    >>> [round(r["y"], 3) for r in loss_conventions()]
+    [-0.445, 1.591, 0.064, 1.082, 0.324]
+    """
+    p, d = _sig(z), _dsig(z)
+    rows = [
+        ("1/2 (y - y_pred)^2", "dL/dy_pred = y_pred - y", p - dz / d),
+        ("1/2 (y - y_pred)^2, the lecture's sign", "dL/dy_pred = y - y_pred", p + dz / d),
+        ("(y - y_pred)^2 (MSE)", "dL/dy_pred = 2 (y_pred - y)", p - dz / (2 * d)),
+        ("(y - y_pred)^2, the lecture's sign", "dL/dy_pred = 2 (y - y_pred)", p + dz / (2 * d)),
+        ("cross-entropy", "dL/dz = y_pred - y (sigmoid output)", p - dz),
+    ]
+    return [
+        {"loss": k, "derivative": dv, "y": float(y), "in [0, 1]": bool(0 <= y <= 1)}
+        for k, dv, y in rows
+    ]
+
+
+def _network(w4: float):
+    """The lecture's graph, with ``w4`` as given (the only weight fitted through a11)."""
     x1, x2 = T(X1, "x1", True), T(X2, "x2", True)  # grad for dL/dx1, dL/dx2
     w1, w2, w3 = T(W1, "w1", True), T(W2, "w2", True), T(W3, "w3", True)
-    w4, w5, w6 = T(W4, "w4", True), T(W5, "w5", True), T(W6, "w6", True)
+    w4, w5, w6 = T(w4, "w4", True), T(W5, "w5", True), T(W6, "w6", True)
     bz, y = T(BZ, "b_z", True), T(Y, "y")
     h11 = named(w1 * x1 + w2 * x2, "h11")  # b_h11 = 0
     h12 = named(w1 * x1 + w2 * x2, "h12")  # b_h12 = 0; the same weights: shared
@@ -187,22 +200,44 @@ def shared_2221_004(out_dir=None) -> dict:
     z = named(bz + w5 * a21 + w6 * a22, "z")
     y_pred = named(z.sigmoid(), "y_pred")
     loss = named(0.5 * (y - y_pred) ** 2, "L")
-    params = [w1, w2, w3, w4, w5, w6, bz]
-    claims = {k: v[0] for k, v in PRINTED.items()}
-    report = check(
-        claims,
+    return loss, [w1, w2, w3, w4, w5, w6, bz], [x1, x2]
+
+
+# the claims an unknown was fitted to: they agree by construction, so they are not evidence
+FITTED = {"h11": "w2", "h21": "w4", "h22": "w4", "z": "b_z", "dL/dz": "y"}
+
+
+def _check(loss):
+    return check(
+        {k: v[0] for k, v in PRINTED.items()},
         loss,
         lr=ETA,
         local={k: v[2] for k, v in PRINTED.items() if v[2]},
         lines={k: v[1] for k, v in PRINTED.items()},
+        fitted=FITTED,
     )
+
+
+@example(
+    "shared-2221-004",
+    "004_2f92e20e42ddb632.txt",
+    "2-2-2-1 shared-weight sigmoid network, input gradients, update; checked",
+)
+def shared_2221_004(out_dir=None) -> dict:
+    loss, params, (x1, x2) = _network(W4)
+    report = _check(loss)
+    alt = _check(_network(W4_LECTURE)[0])  # w4 fitted with the lecture's a11 = 0.494
+    depends = [
+        i.name for i in report.items if i.verdict != alt[i.name].verdict and i.name not in FITTED
+    ]
     res = finish(
         loss,
         params + [x1, x2],
         ETA,
-        w1,
+        params[0],
         out_dir,
         "shared-2221-004",
+        inputs=(x1, x2),
         givens={
             "printed": {"x1": X1, "x2": X2, "w1": W1, "w3": W3, "w5": W5, "w6": W6, "eta": ETA},
             "inferred": {
@@ -221,10 +256,27 @@ def shared_2221_004(out_dir=None) -> dict:
         "dL/dx2": res["gradient"].pop("x2"),
     }
     res["check"] = report
+    res["loss_conventions"] = loss_conventions()
     disc = []
     for d in report.discrepancies():
-        d["why"] = EXPLAIN.get(d["quantity"], "")
+        d["why"] = EXPLAIN.get(d["quantity"], "") or d.get("reason", "")
         disc.append(d)
+    conv = res["loss_conventions"]
+    fits = [c for c in conv if c["in [0, 1]"]]
+    disc.append(
+        {
+            "quantity": "the loss (never written down)",
+            "printed": "MSE or Cross entropy",
+            "computed": "L = 1/2 (y - y_pred)^2, from the first slide's 1/2",
+            "from_own_line": None,
+            "line": "we calculate loss function Using MSE or Cross entropy",
+            "why": "dL/dz = 0.249 fixes the target only once the loss is chosen: "
+            + "; ".join(f"{c['loss']}: y = {c['y']:.3g}" for c in conv)
+            + f". A target in [0, 1] exists under {len(fits)} of them ("
+            + ", ".join(c["loss"] for c in fits)
+            + "), not under the 1/2 convention this example follows",
+        }
+    )
     for q, printed, correct, line in FORMULAS:
         disc.append(
             {
@@ -237,4 +289,16 @@ def shared_2221_004(out_dir=None) -> dict:
             }
         )
     res["discrepancies"] = disc
+    alt_h12 = alt["dL/dh12"]
+    res["notes"] = [
+        f"w4 is fitted to h21 = 0.158 with the correct a11 = {_sig(0.023):.4f}; with the "
+        f"lecture's a11 = 0.494 it would be {W4_LECTURE:.4f}, and dL/dh12 would be "
+        f"{alt_h12.computed:.3g} instead of {report['dL/dh12'].computed:.3g}. "
+        + (
+            f"Verdicts that change with that choice: {', '.join(depends)}."
+            if depends
+            else "No verdict changes with that choice."
+        ),
+        "x1 and x2 get gradients (dL/dx1, dL/dx2) as inputs; they are not parameters.",
+    ]
     return res
