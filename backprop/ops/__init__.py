@@ -229,7 +229,7 @@ def _minmax(a, dim, keepdim, axis, keepdims, whole, along, argfn):
         dim = axis
     keep = bool(keepdim or keepdims)
     if isinstance(dim, Tensor):  # max(a, b): the elementwise maximum, as torch.max(a, b)
-        return (Maximum if whole is Amax else Minimum).apply((a, dim))
+        return (Maximum if along is MaxDim else Minimum).apply((a, dim))
     if dim is None:
         return whole.apply((a,), None, keep)
     d = dim_index(dim, a._data.ndim, along.name)

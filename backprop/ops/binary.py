@@ -257,12 +257,6 @@ def clamp(input, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
     return clip(input, min, max)
 
 
-def _clamp_(self, min=None, max=None):  # noqa: A002
-    from .index import _in_place
-
-    return _in_place(self, clamp(self, min, max), "clamp")
-
-
 class DivRounded(Function):
     """``a / b`` rounded toward zero (``trunc``) or -inf (``floor``, Python's ``//``)."""
 
@@ -362,8 +356,6 @@ METHODS = {
     "clamp": clamp,
     "clip": clamp,
     "clamp_min": clamp_min,
-    "clamp_": _clamp_,
-    "clip_": _clamp_,
     "clamp_max": clamp_max,
     "logical_and": logical_and,
     "logical_or": logical_or,

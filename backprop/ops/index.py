@@ -310,8 +310,11 @@ def _in_place(self: Tensor, out: Tensor, op: str) -> Tensor:
         node = out._ctx
         node.parents = tuple(old if p is self else p for p in node.parents)
         self._data, self._ctx, self.requires_grad = out._data, node, True
+        self._bump()
     else:
-        self._data[...] = out._data
+        from ..inplace import _write
+
+        _write(self, out._data, f"{op}_")  # bumps the version, as every in-place op does
     return self
 
 
