@@ -40,6 +40,10 @@ class _Mode:
 
     grad_enabled = True
     anomaly = False
+    # the creation order (``Function.seq``) at the latest in-place write of any tensor: a node
+    # created after it cannot have had an input changed since its forward pass, so backward
+    # checks versions only on nodes older than this (most training loops: none)
+    last_write = -1
 
 
 mode = _Mode()
@@ -500,8 +504,9 @@ def _run(grads: dict, roots: list, retain_graph: bool, sink, capture=None) -> No
         elif t._retain:
             _to_leaf(t, g, id(t) in fresh)
         fn = t._ctx
-        fn.check_saved("backward: trying to backward through the graph a second time")
-        if fn.saved_inputs:
+        if fn.saved is _FREED:
+            fn.check_saved("backward: trying to backward through the graph a second time")
+        if fn.seq < mode.last_write and fn.saved_inputs:
             _check_versions(fn, t)
         pgrads = fn.backward(g)
         if not retain_graph and fn.saved is not None:

@@ -178,6 +178,9 @@ class Tensor(InplaceMixin):
         return 0 if self._vc is None else self._vc[0]
 
     def _bump(self) -> None:
+        _autograd.mode.last_write = (
+            _autograd._next_seq()
+        )  # backward checks the nodes made before this
         if self._vc is None:
             self._vc = [1]
         else:
