@@ -95,17 +95,24 @@ def _float_dtype(op: str, *arrays) -> np.dtype:
     return np.result_type(*arrays)
 
 
+def _renamed(base, old: str, new: str) -> tuple:
+    """A subclass's formulas: the base's, under the subclass's own op name."""
+    return tuple(f.replace(f"{old}(", f"{new}(") for f in base.formulas)
+
+
 # ---------------------------------------------------------------------------- convolution
 
 
 class ConvNd(Function):
-    """``y[n, o] = b[o] + sum over c, k of w[o, c, k] x[n, c, s*i + d*k - p]`` for each group."""
+    """``y[n, o, i] = b[o] + sum over c, k of w[o, c, k] x[n, c, stride*i + dilation*k -
+    padding]``, within each group of channels."""
 
     name = "conv"
     formulas = (
         "d conv(A,B,C)/dA: dL/dA = conv_transpose(dL/dY, B): each output's gradient spread "
         "back over the window it read",
-        "d conv(A,B,C)/dB: dL/dB[o,c,k] = sum over n, i of dL/dY[n,o,i] A[n,c,s*i+d*k-p]",
+        "d conv(A,B,C)/dB: dL/dB[o,c,k] = sum over n, i of dL/dY[n,o,i] "
+        "A[n,c,stride*i+dilation*k-padding]",
         "d conv(A,B,C)/dC: dL/dC[o] = sum over n, i of dL/dY[n,o,i]",
     )
     saved_inputs = (0, 1)
@@ -174,14 +181,17 @@ class ConvNd(Function):
 
 class Conv1d(ConvNd):
     name = "conv1d"
+    formulas = _renamed(ConvNd, "conv", "conv1d")
 
 
 class Conv2d(ConvNd):
     name = "conv2d"
+    formulas = _renamed(ConvNd, "conv", "conv2d")
 
 
 class Conv3d(ConvNd):
     name = "conv3d"
+    formulas = _renamed(ConvNd, "conv", "conv3d")
 
 
 class ConvTransposeNd(Function):
@@ -192,7 +202,8 @@ class ConvTransposeNd(Function):
     formulas = (
         "d conv_transpose(A,B,C)/dA: dL/dA = conv(dL/dY, B): each input's gradient gathered "
         "from the window it was spread over",
-        "d conv_transpose(A,B,C)/dB: dL/dB[c,o,k] = sum over n, i of A[n,c,i] dL/dY[n,o,s*i+d*k-p]",
+        "d conv_transpose(A,B,C)/dB: dL/dB[c,o,k] = sum over n, i of A[n,c,i] "
+        "dL/dY[n,o,stride*i+dilation*k-padding]",
         "d conv_transpose(A,B,C)/dC: dL/dC[o] = sum over n, j of dL/dY[n,o,j]",
     )
     saved_inputs = (0, 1)
@@ -264,14 +275,17 @@ class ConvTransposeNd(Function):
 
 class ConvTranspose1d(ConvTransposeNd):
     name = "conv_transpose1d"
+    formulas = _renamed(ConvTransposeNd, "conv_transpose", "conv_transpose1d")
 
 
 class ConvTranspose2d(ConvTransposeNd):
     name = "conv_transpose2d"
+    formulas = _renamed(ConvTransposeNd, "conv_transpose", "conv_transpose2d")
 
 
 class ConvTranspose3d(ConvTransposeNd):
     name = "conv_transpose3d"
+    formulas = _renamed(ConvTransposeNd, "conv_transpose", "conv_transpose3d")
 
 
 # ---------------------------------------------------------------------------- im2col, col2im
@@ -321,19 +335,6 @@ class Col2im(Function):
         kh, kw = kernel_size
         padded = tuple(s + 2 * p for s, p in zip(output_size, padding))
         out = _conv_out(padded, kernel_size, stride, dilation, "fold", cols.shape)
-        if ckk % (kh * kw):
-            raise ValueError(
-                f"expected size of input's dimension 1 ({ckk}) to be divisible by the product "
-                f"of kernel_size {kh * kw}"
-            )
-        if out[0] * out[1] != length:
-            raise ValueError(
-                f"given output_size={tuple(output_size)}, kernel_size={tuple(kernel_size)}, "
-                f"dilation={tuple(dilation)}, padding={tuple(padding)}, "
-                f"stride={tuple(stride)}, expected size of input's dimension 2 to match the "
-                f"calculated number of sliding blocks {out[0]} * {out[1]} = {out[0] * out[1]}, "
-                f"but got input.size(2)={length}"
-            )
         self.out = out
         c = ckk // (kh * kw)
         win = cols.reshape(n, c, kh, kw, *out).transpose(0, 1, 4, 5, 2, 3)
@@ -427,18 +428,34 @@ class Pool(Function):
 
 class MaxPool(Pool):
     name = "max_pool"
+    formulas = (
+        "d max_pool(s)/ds_i = 1 where s_i is its window's maximum, else 0 (windows that overlap "
+        "add up)",
+    )
 
 
 class AvgPool(Pool):
     name = "avg_pool"
+    formulas = (
+        "d avg_pool(s)/ds_i = 1/divisor (the window's size) for each window s_i is in (windows "
+        "that overlap add up)",
+    )
 
 
 class AdaptiveMaxPool(Pool):
     name = "adaptive_max_pool"
+    formulas = (
+        "d adaptive_max_pool(s)/ds_i = 1 where s_i is its window's maximum, else 0 (windows "
+        "that overlap add up)",
+    )
 
 
 class AdaptiveAvgPool(Pool):
     name = "adaptive_avg_pool"
+    formulas = (
+        "d adaptive_avg_pool(s)/ds_i = 1/divisor (the window's size) for each window s_i is "
+        "in (windows that overlap add up)",
+    )
 
 
 # ---------------------------------------------------------------------------- sizes and checks
@@ -923,5 +940,22 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Te
     )
     padding, stride = _tuple(padding, 2, "padding", op), _tuple(stride, 2, "stride", op)
     _check_positive(op, kernel_size=kernel, dilation=dilation, stride=stride)
+    n, ckk, length = x.shape
+    kh, kw = kernel
+    padded = tuple(s + 2 * p for s, p in zip(size, padding))
+    out = _conv_out(padded, kernel, stride, dilation, op, x.shape)
+    if ckk % (kh * kw):
+        raise OpError(
+            f"fold: expected size of input's dimension 1 ({ckk}) to be divisible by the product "
+            f"of kernel_size {kh * kw}"
+        )
+    if out[0] * out[1] != length:
+        raise OpError(
+            f"fold: given output_size={size}, kernel_size={kernel}, "
+            f"dilation={tuple(dilation)}, padding={tuple(padding)}, "
+            f"stride={tuple(stride)}, expected size of input's dimension 2 to match the "
+            f"calculated number of sliding blocks {out[0]} * {out[1]} = {out[0] * out[1]}, "
+            f"but got input.size(2)={length}"
+        )
     y = Col2im.apply((x,), size, kernel, dilation, padding, stride)
     return _unbatch(y, squeeze)
