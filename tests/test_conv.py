@@ -295,6 +295,24 @@ def test_return_indices_match_torch(which: str, rng: np.random.Generator) -> Non
     assert i.dtype == np.int64
 
 
+def test_max_unpool_matches_torch(rng: np.random.Generator) -> None:
+    x = rng.standard_normal((2, 3, 7, 6))
+    y, i = BF.max_pool2d(bp.tensor(x), 3, 2, 1, return_indices=True)
+    ty, ti = TF.max_pool2d(torch.tensor(x), 3, 2, 1, return_indices=True)
+    yb, yt = bp.tensor(y.numpy(), requires_grad=True), torch.tensor(ty.numpy(), requires_grad=True)
+    out = BF.max_unpool2d(yb, i, 3, 2, 1, output_size=(7, 6))
+    tout = TF.max_unpool2d(yt, ti, 3, 2, 1, output_size=(7, 6))
+    np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
+    up = rng.standard_normal(out.shape)
+    out.backward(up)
+    tout.backward(torch.tensor(up))
+    np.testing.assert_array_equal(yb.grad.numpy(), yt.grad.numpy())
+    y, i = BF.max_pool2d(bp.tensor(x[..., :6, :]), 2, return_indices=True)
+    assert BF.max_unpool2d(y, i, 2).shape == (2, 3, 6, 6)
+    with pytest.raises(bp.autograd.OpError, match=r"max_unpool2d: indices .* outside"):
+        BF.max_unpool2d(y, i * 10, 2)
+
+
 def test_max_pool_ties_send_the_gradient_to_the_first_maximum() -> None:
     data = np.array([[[[1.0, 1.0, 0.0], [1.0, 0.0, 2.0], [2.0, 2.0, 2.0]]]])
     x, t = bp.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)

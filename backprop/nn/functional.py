@@ -43,6 +43,9 @@ from ..ops.conv import (  # noqa: F401  (convolution, pooling, im2col: primitive
     max_pool1d,
     max_pool2d,
     max_pool3d,
+    max_unpool1d,
+    max_unpool2d,
+    max_unpool3d,
     unfold,
 )
 from ..ops.layout import pad  # noqa: F401  (F.pad: constant, reflect, replicate, circular)
@@ -725,6 +728,9 @@ __all__ = [
     "max_pool1d",
     "max_pool2d",
     "max_pool3d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
     "pad",
     "pixel_shuffle",
     "pixel_unshuffle",

@@ -959,3 +959,50 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Te
         )
     y = Col2im.apply((x,), size, kernel, dilation, padding, stride)
     return _unbatch(y, squeeze)
+
+
+# ---------------------------------------------------------------------------- unpooling
+
+
+def _max_unpool(nd, input, indices, kernel_size, stride, padding, output_size) -> Tensor:
+    op = f"max_unpool{nd}d"
+    input = _t(input)
+    x, squeeze = _batched(op, input, nd)
+    idx = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
+    idx = idx.reshape(x.shape)
+    kernel = _tuple(kernel_size, nd, "kernel_size", op)
+    stride = kernel if stride is None else _tuple(stride, nd, "stride", op)
+    padding = _tuple(padding, nd, "padding", op)
+    if output_size is None:
+        size = tuple(
+            (n - 1) * s - 2 * p + k for n, k, s, p in zip(x.shape[2:], kernel, stride, padding)
+        )
+    else:
+        size = tuple(int(s) for s in tuple(output_size)[-nd:])
+    total = int(np.prod(size))
+    if idx.size and (idx.min() < 0 or idx.max() >= total):
+        raise OpError(
+            f"{op}: indices of input {tuple(input.shape)} point outside an output of spatial "
+            f"size {size} (found index {int(idx.max())})"
+        )
+    n, c = x.shape[:2]
+    flat = x.reshape(n, c, -1)
+    zeros = Tensor._wrap(np.zeros((n, c, total), x._data.dtype))
+    out = zeros.scatter(2, Tensor._wrap(idx.reshape(n, c, -1).astype(np.int64)), flat)
+    return _unbatch(out.reshape((n, c) + size), squeeze)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of ``max_pool1d(..., return_indices=True)``: each value put back at its
+    index, zeros elsewhere."""
+    return _max_unpool(1, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of ``max_pool2d(..., return_indices=True)``: each value put back at its
+    flat index ``h * W + w``, zeros elsewhere."""
+    return _max_unpool(2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _max_unpool(3, input, indices, kernel_size, stride, padding, output_size)
