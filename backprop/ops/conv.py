@@ -367,12 +367,14 @@ class Pool(Function):
     )
     saved_inputs = ()
 
-    def forward(self, x, tables, mode, divisor):
-        self.tables, self.mode, self.divisor = tables, mode, divisor
+    def forward(self, x, tables, mode, divisor, window=None):
+        self.tables, self.mode, self.divisor, self.window = tables, mode, divisor, window
         if x.dtype.kind != "f":
             raise TypeError(f"expected a floating-point input, got {x.dtype}")
         nd = len(tables)
         self.shape = x.shape
+        if mode == "max" and window is not None:
+            return self._strided_max(x, *window)
         fill = -np.inf if mode == "max" else 0
         xp = np.pad(x, [(0, 0), (0, 0)] + [(0, 1)] * nd, constant_values=fill)
         win = xp[(slice(None), slice(None)) + self._index()]  # (N, C, *out, *k)
@@ -391,6 +393,37 @@ class Pool(Function):
             return y
         y = win.sum(axis=tuple(range(2 + nd, 2 + 2 * nd)))
         return y / np.asarray(divisor, x.dtype)
+
+    def _strided_max(self, x, kernel, stride, padding, dilation):
+        """Max pooling of regular windows: one strided view per kernel offset (PyTorch's
+        order: a later element wins if larger or NaN, so ties keep the first maximum)."""
+        out = tuple(t.shape[0] for t in self.tables)
+        spatial = x.shape[2:]
+        widths = [
+            (p, max(0, (o - 1) * s + d * (k - 1) + 1 - n - p))
+            for n, o, k, s, p, d in zip(spatial, out, kernel, stride, padding, dilation)
+        ]
+        xp = np.pad(x, [(0, 0), (0, 0)] + widths, constant_values=-np.inf)
+        best = arg = None
+        for j, pos in enumerate(np.ndindex(*kernel)):
+            sl = tuple(
+                slice(q * d, q * d + (o - 1) * s + 1, s)
+                for q, d, o, s in zip(pos, dilation, out, stride)
+            )
+            v = xp[(slice(None), slice(None)) + sl]
+            if best is None:
+                best, arg = v.copy(), np.zeros(v.shape, np.intp)
+                continue
+            wins = (v > best) | (v != v)
+            np.copyto(best, v, where=wins)
+            arg[wins] = j
+        ks = np.unravel_index(arg, kernel)
+        coords = []
+        for dim, (n, o, s, p, d) in enumerate(zip(spatial, out, stride, padding, dilation)):
+            o_idx = np.arange(o).reshape((-1,) + (1,) * (len(out) - 1 - dim))
+            coords.append(np.clip(o_idx * s - p + ks[dim] * d, 0, n - 1))
+        self.indices = np.ravel_multi_index(coords, spatial)
+        return best
 
     def _index(self) -> tuple:
         nd = len(self.tables)
@@ -716,16 +749,17 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
         op, nd, input, kernel_size, stride, padding, dilation
     )
     tables, _ = _pool_tables(op, x.shape[2:], kernel, stride, padding, dilation, ceil_mode)
-    y = MaxPool.apply((x,), tables, "max", 1)
+    y = MaxPool.apply((x,), tables, "max", 1, (kernel, stride, padding, dilation))
     if not return_indices:
         return _unbatch(y, squeeze)
-    idx = Tensor._wrap(y._ctx.indices if y._ctx is not None else _indices_of(x, tables))
+    window = (kernel, stride, padding, dilation)
+    idx = Tensor._wrap(y._ctx.indices if y._ctx is not None else _indices_of(x, tables, window))
     return _unbatch(y, squeeze), _unbatch(idx, squeeze)
 
 
-def _indices_of(x: Tensor, tables) -> np.ndarray:
+def _indices_of(x: Tensor, tables, window=None) -> np.ndarray:
     fn = MaxPool.__new__(MaxPool)
-    fn.forward(x._data, tables, "max", 1)
+    fn.forward(x._data, tables, "max", 1, window)
     return fn.indices
 
 
