@@ -109,6 +109,8 @@ class Node:
 
 
 def _fmt_const(c) -> str:
+    if c is None:  # an optional input left out (a conv or linear layer without bias)
+        return "None"
     if isinstance(c, Tensor):
         c = c._data
     a = np.asarray(c)

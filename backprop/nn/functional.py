@@ -21,6 +21,33 @@ import numpy as np
 
 from .. import ops
 from .. import random as _random
+from ..ops.conv import (  # noqa: F401  (convolution, pooling, im2col: primitives with rules)
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    adaptive_max_pool3d,
+    avg_pool1d,
+    avg_pool2d,
+    avg_pool3d,
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+    fold,
+    lp_pool1d,
+    lp_pool2d,
+    max_pool1d,
+    max_pool2d,
+    max_pool3d,
+    max_unpool1d,
+    max_unpool2d,
+    max_unpool3d,
+    unfold,
+)
 from ..ops.layout import pad  # noqa: F401  (F.pad: constant, reflect, replicate, circular)
 from ..tensor import Tensor
 
@@ -429,6 +456,238 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
     return softmax(-input, dim)
 
 
+# ---------------------------------------------------------------------------- images and attention
+
+
+def _feature_dropout(name: str, input: Tensor, p: float, training: bool, nd: int) -> Tensor:
+    """Zero whole channels: one draw per (sample, channel) of an (N, C, *spatial) input."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name}: p must be between 0 and 1, got {p}")
+    if input.ndim not in (nd + 1, nd + 2):
+        raise ValueError(
+            f"{name}: expected a {nd + 1}-D or {nd + 2}-D input, got shape {tuple(input.shape)}"
+        )
+    if not training or p == 0.0:
+        return input
+    lead = input.ndim - nd
+    shape = tuple(input.shape[:lead]) + (1,) * nd
+    if p == 1.0:
+        return input * _const(input, 0.0)
+    keep = _random.batch_random(shape) >= p
+    return input * _const(input, keep / (1.0 - p))
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zero each channel of (N, C, L) with probability ``p``, scale the rest by ``1/(1-p)``."""
+    return _feature_dropout("dropout1d", input, p, training, 1)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zero each channel (a whole feature map) of (N, C, H, W) with probability ``p``."""
+    return _feature_dropout("dropout2d", input, p, training, 2)
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False):
+    return _feature_dropout("dropout3d", input, p, training, 3)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) to (*, C, H r, W r): sub-pixel convolution's rearrangement."""
+    r = int(upscale_factor)
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise ValueError(
+            f"pixel_shuffle: the channels of input {tuple(input.shape)} ({c}) are not "
+            f"divisible by upscale_factor^2 = {r * r}"
+        )
+    n = len(lead)
+    x = ops.reshape(input, (*lead, c // (r * r), r, r, h, w))
+    x = ops.permute(x, (*range(n), n, n + 3, n + 1, n + 4, n + 2))
+    return ops.reshape(x, (*lead, c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H r, W r) to (*, C r^2, H, W): the inverse of ``pixel_shuffle``."""
+    r = int(downscale_factor)
+    *lead, c, h, w = input.shape
+    if h % r or w % r:
+        raise ValueError(
+            f"pixel_unshuffle: height and width of input {tuple(input.shape)} are not "
+            f"divisible by downscale_factor {r}"
+        )
+    n = len(lead)
+    x = ops.reshape(input, (*lead, c, h // r, r, w // r, r))
+    x = ops.permute(x, (*range(n), n, n + 2, n + 4, n + 1, n + 3))
+    return ops.reshape(x, (*lead, c * r * r, h // r, w // r))
+
+
+_INTERP_DIMS = {"linear": 1, "bilinear": 2, "trilinear": 3}
+
+
+def _interp_sizes(input, size, scale_factor, nd, recompute):
+    spatial = tuple(input.shape[2:])
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    if size is not None:
+        out = (int(size),) * nd if isinstance(size, (int, np.integer)) else tuple(size)
+        if len(out) != nd:
+            raise ValueError(
+                f"interpolate: size {out} does not match the {nd} spatial dims of input "
+                f"{tuple(input.shape)}"
+            )
+        return spatial, tuple(int(o) for o in out), (None,) * nd
+    sf = (scale_factor,) * nd if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
+    if len(sf) != nd:
+        raise ValueError(
+            f"interpolate: scale_factor {sf} does not match the {nd} spatial dims of input "
+            f"{tuple(input.shape)}"
+        )
+    out = tuple(int(math.floor(n * float(f))) for n, f in zip(spatial, sf))
+    return spatial, out, (None,) * nd if recompute else sf
+
+
+def _src_scale(n: int, o: int, sf, align_corners: bool) -> float:
+    if align_corners:
+        return (n - 1) / (o - 1) if o > 1 else 0.0
+    return 1.0 / float(sf) if sf is not None and sf > 0 else n / o
+
+
+def _nearest_index(n: int, o: int, sf, exact: bool) -> np.ndarray:
+    # PyTorch computes the scale and the index in float32 (floorf(dst * scale))
+    scale = np.float32(1.0 / float(sf)) if sf is not None and sf > 0 else np.float32(n) / o
+    dst = np.arange(o, dtype=np.float32) + (np.float32(0.5) if exact else 0)
+    return np.minimum(np.floor(dst * scale).astype(np.int64), n - 1)
+
+
+def _linear_matrix(n: int, o: int, sf, align_corners: bool, dtype) -> np.ndarray:
+    """(o, n): row ``j`` holds the two weights output ``j`` gives its neighbouring inputs."""
+    ft = np.float64 if dtype == np.float64 else np.float32
+    scale = ft(_src_scale(n, o, sf, align_corners))
+    dst = np.arange(o, dtype=ft)
+    src = dst * scale if align_corners else np.maximum((dst + ft(0.5)) * scale - ft(0.5), 0)
+    i0 = np.minimum(src.astype(np.int64), n - 1)
+    lam = (src - i0).astype(dtype)
+    i1 = np.minimum(i0 + 1, n - 1)
+    m = np.zeros((o, n), dtype)
+    rows = np.arange(o)
+    np.add.at(m, (rows, i0), 1 - lam)
+    np.add.at(m, (rows, i1), lam)
+    return m
+
+
+def interpolate(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
+    """Resize the spatial dims of (N, C, *spatial) by ``size`` or ``scale_factor``: modes
+    ``nearest``, ``nearest-exact``, ``linear``/``bilinear``/``trilinear`` (with
+    ``align_corners``) and ``area`` (adaptive average pooling), as PyTorch. A composite:
+    nearest picks indices, linear modes multiply each spatial dim by a (out, in) matrix of
+    interpolation weights, so autograd differentiates them.
+
+    >>> import backprop as bp
+    >>> import backprop.nn.functional as F
+    >>> F.interpolate(bp.tensor([[[1.0, 3.0]]]), scale_factor=2, mode="linear").tolist()
+    [[[1.0, 1.5, 2.5, 3.0]]]
+    """
+    nd = input.ndim - 2
+    if nd < 1:
+        raise ValueError(
+            f"interpolate: expected a 3-D to 5-D input, got shape {tuple(input.shape)}"
+        )
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported")
+    linear_modes = ("linear", "bilinear", "trilinear")
+    if mode in linear_modes and _INTERP_DIMS[mode] != nd:
+        raise ValueError(
+            f"interpolate: mode {mode!r} needs a {_INTERP_DIMS[mode] + 2}-D input, got shape "
+            f"{tuple(input.shape)}"
+        )
+    if align_corners is not None and mode not in linear_modes + ("bicubic",):
+        raise ValueError(
+            "interpolate: align_corners option can only be set with the interpolating modes: "
+            "linear | bilinear | bicubic | trilinear"
+        )
+    spatial, out, sfs = _interp_sizes(input, size, scale_factor, nd, recompute_scale_factor)
+    if any(o < 1 for o in out):
+        raise ValueError(f"interpolate: output size {out} must be positive")
+    x = input
+    if mode in ("nearest", "nearest-exact"):
+        for d, (n, o, sf) in enumerate(zip(spatial, out, sfs)):
+            idx = _nearest_index(n, o, sf, mode == "nearest-exact")
+            x = x[(slice(None),) * (2 + d) + (idx,)]
+        return x
+    if mode in linear_modes:
+        for d, (n, o, sf) in enumerate(zip(spatial, out, sfs)):
+            m = _linear_matrix(n, o, sf, bool(align_corners), x._data.dtype)
+            x = ops.matmul(x.movedim(2 + d, -1), Tensor._wrap(np.ascontiguousarray(m.T)))
+            x = x.movedim(-1, 2 + d)
+        return x
+    if mode == "area":
+        return [adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d][nd - 1](input, out)
+    raise NotImplementedError(f"interpolate: mode {mode!r} is not supported")
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """``interpolate`` under its older name."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    return interpolate(input, size, scale_factor, "nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    return interpolate(input, size, scale_factor, "bilinear", align_corners=True)
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask=None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """``softmax(q k^T * scale + mask) v`` over the last two dims (L, E) and (S, E);
+    ``scale`` is ``1/sqrt(E)`` by default; a bool ``attn_mask`` marks the allowed pairs,
+    a float one is added; ``is_causal`` allows position ``i`` to see ``j <= i``."""
+    e = query.shape[-1]
+    if key.shape[-1] != e:
+        raise ValueError(
+            f"scaled_dot_product_attention: query {tuple(query.shape)} and key "
+            f"{tuple(key.shape)} differ in their last dim"
+        )
+    if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        rep = query.shape[-3] // key.shape[-3]
+        key = key.repeat_interleave(rep, dim=-3)
+        value = value.repeat_interleave(rep, dim=-3)
+    s = 1.0 / math.sqrt(e) if scale is None else scale
+    attn = ops.matmul(query, ops.transpose(key, -2, -1)) * s
+    n_q, n_k = query.shape[-2], key.shape[-2]
+    if is_causal:
+        if attn_mask is not None:
+            raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
+        attn_mask = Tensor._wrap(np.tril(np.ones((n_q, n_k), dtype=bool)))
+    if attn_mask is not None:
+        mask = attn_mask if isinstance(attn_mask, Tensor) else Tensor(attn_mask)
+        if mask.dtype == np.bool_:
+            attn = attn.masked_fill(Tensor._wrap(~mask._data), float("-inf"))
+        else:
+            attn = attn + mask
+    attn = softmax(attn, dim=-1)
+    if dropout_p > 0.0:
+        attn = dropout(attn, dropout_p)
+    return ops.matmul(attn, value)
+
+
 # ---------------------------------------------------------------------------- losses
 # Kept in their own file (loss_functions.py) and re-exported here, where PyTorch has them.
 from .loss_functions import (  # noqa: E402
@@ -444,6 +703,42 @@ from .loss_functions import (  # noqa: E402
 )
 
 __all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool3d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "fold",
+    "interpolate",
+    "lp_pool1d",
+    "lp_pool2d",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
+    "pad",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "scaled_dot_product_attention",
+    "unfold",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "batch_norm",

@@ -12,9 +12,10 @@ maximum, where, clip, casts), ``unary.py`` (trig, hyperbolic, logs, rounding, pr
 ``reduce.py`` (sum, mean, max, min), ``scan.py`` (prod, logsumexp, median, cumulative ops),
 ``shape.py`` (reshape, permute, expand, indexing, cat, stack), ``index.py`` (gather,
 scatter, sort, topk, masks), ``layout.py`` (flip, roll, unfold, pad, diagonals, repeat,
-split), ``matmul.py``, ``products.py`` (einsum, mm, bmm, addmm) and ``fused.py`` (a linear
-layer and softmax cross-entropy as one node each). Each of the newer files keeps its
-functional wrappers beside its primitives and a ``METHODS`` table for ``Tensor``. This file
+split), ``matmul.py``, ``products.py`` (einsum, mm, bmm, addmm), ``conv.py`` (convolution,
+pooling, im2col: ``nn.functional``'s, no Tensor methods) and ``fused.py`` (a linear layer
+and softmax cross-entropy as one node each). Each of the newer files keeps its functional
+wrappers beside its primitives and a ``METHODS`` table for ``Tensor``. This file
 is the functional API (``ops.add``, ``ops.sum``, ...) and attaches the operators to
 ``Tensor``.
 
