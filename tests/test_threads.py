@@ -49,14 +49,20 @@ def _step_seconds(maker: str) -> tuple[float, int]:
 
 
 def test_large_mlp_step_is_within_2x_of_hand_written_numpy():
-    # alternating fresh processes; the best of each, so a busy machine slows both alike
-    ours, hand = [], []
-    for _ in range(2):
-        ours.append(_step_seconds("make_backprop"))
-        hand.append(_step_seconds("make_numpy"))
-    t_ours, t_hand = min(t for t, _ in ours), min(t for t, _ in hand)
-    assert ours[0][1] == 1, "a training step loaded a second BLAS library"
-    assert t_ours < 2 * t_hand, (
+    # alternating fresh processes; the best of each, so a busy machine slows both alike. A
+    # machine busy with other work (the rest of the suite on 2 cores) can still slow one
+    # process more than the other: measure again, up to three times, before calling it a
+    # regression. The regression this guards against was 5-8x, every time.
+    for _attempt in range(3):
+        ours, hand = [], []
+        for _ in range(2):
+            ours.append(_step_seconds("make_backprop"))
+            hand.append(_step_seconds("make_numpy"))
+        assert all(n == 1 for _, n in ours), "a training step loaded a second BLAS library"
+        t_ours, t_hand = min(t for t, _ in ours), min(t for t, _ in hand)
+        if t_ours < 2 * t_hand:
+            return
+    raise AssertionError(
         f"backprop step {t_ours * 1e3:.2f} ms vs hand-written NumPy {t_hand * 1e3:.2f} ms"
     )
 
