@@ -113,7 +113,7 @@ def test_explain_and_trace_after_backward_for_every_op(case):
         pytest.skip("returns several tensors")
     loss = (out * bp.tensor(rng.standard_normal(out.shape))).sum()
     loss.backward()  # frees what every node saved
-    for i, x in enumerate(xs):
+    for x in xs:
         e = bp.explain(loss, x)
         text = str(e)
         np.testing.assert_allclose(e.total, x.grad.numpy(), rtol=1e-9, atol=1e-12)

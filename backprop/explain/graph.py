@@ -38,9 +38,10 @@ def revive(fn, recorded, where: str):
     buffers as before, and only the explainer pays for recomputing them.
 
     ``Function.replay`` re-runs the op: ``apply`` kept its non-array arguments (an exponent,
-    dims, a target) in ``params``; a custom op's ctx re-runs the user's ``forward``. If the inputs changed since the
-    forward pass (an optimizer step updated a weight in place), the recomputed output differs
-    from ``recorded``, the output kept in the graph, and an explanation would mix two states:
+    dims, a target) in ``params``; a custom op's ctx re-runs the user's ``forward``. If the
+    inputs changed since the forward pass (an optimizer step updated a weight in place), the
+    recomputed output differs from ``recorded``, the output kept in the graph, and an
+    explanation would mix two states:
     that is refused.
     """
     if fn.saved is not _FREED:
