@@ -5,7 +5,7 @@ product) and its ``formulas`` text, so an explanation agrees with ``Tensor.backw
 construction. Two views of the same graph:
 
 * ``"ops"``: one node per tensor the engine made; a tensor the user did not name is called by
-  the expression it computes (``(yhat - y)^2``), or ``pow_3`` when that is too long, and an
+  the expression it computes (``(yhat - y)^2``), abbreviated when long (``v0 * tanh(...) + c``), and an
   unnamed output ``L``;
 * ``"named"``: only tensors the user named (``name=``), leaves and the output; the unnamed ops
   between two such nodes are folded into one edge whose partial is their chain-rule product.
