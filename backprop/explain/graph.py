@@ -5,8 +5,8 @@ product) and its ``formulas`` text, so an explanation agrees with ``Tensor.backw
 construction. Two views of the same graph:
 
 * ``"ops"``: one node per tensor the engine made; a tensor the user did not name is called by
-  the expression it computes (``(yhat - y)^2``), abbreviated when long (``v0 * tanh(...) + c``), and an
-  unnamed output ``L``;
+  the expression it computes (``(yhat - y)^2``), abbreviated when long
+  (``v0 * tanh(...) + c``), and an unnamed output ``L``;
 * ``"named"``: only tensors the user named (``name=``), leaves and the output; the unnamed ops
   between two such nodes are folded into one edge whose partial is their chain-rule product.
   Naming the lecture's quantities (``z0``, ``a0``, ...) gives the lecture's graph.
