@@ -29,24 +29,31 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--html", default=None, metavar="FILE", help="write the interactive explorer to FILE"
     )
+    p.add_argument(
+        "--kink",
+        choices=("pytorch", "lecture"),
+        default="pytorch",
+        help="the derivative at exactly 0 of a kinked activation in the references: PyTorch's "
+        "(the engine's) or the lectures' x >= 0 branch",
+    )
     p.set_defaults(func=main)
     return p
 
 
 def _v(a) -> str:
-    a = np.asarray(a)
-    if a.size == 1:
-        return f"{a.item():.6g}"
-    return np.array2string(a, precision=5, suppress_small=True).replace("\n", "\n      ")
+    if isinstance(a, bool):
+        return "yes" if a else "no"
+    return fmt.arr(a, max_items=64)
 
 
-def _section(title: str) -> str:
-    return f"\n== {title} " + "=" * max(0, 70 - len(title))
+_section = fmt.section
 
 
 def render(res: dict) -> str:
     """The example as text: givens, forward values, backward steps, gradient, update."""
     out = [f"{res['name']}  ({res['lecture']})  {res['title']}"]
+    if "kink" in res:
+        out.append(f"  at a kink (a pre-activation of exactly 0): {res['kink']}'s convention")
     if "givens" in res:
         out.append(_section("givens"))
         out += [f"  {k}: {v}" for k, v in res["givens"].items()]
@@ -87,6 +94,14 @@ def render(res: dict) -> str:
         out.append(_section("per-layer gradient norms ||dL/dW(l)||"))
         for act, ns in res["layer_gradient_norms"].items():
             out.append(f"  {act:8s} " + " ".join(f"{n:.2e}" for n in ns))
+    if "kinks" in res:
+        out.append(_section(f"exactly-zero pre-activations, kink={res.get('kink')!r}"))
+        for act, row in res["kinks"].items():
+            cells = "; ".join(
+                f"{k} = {_v(v)}" for k, v in row.items() if not k.startswith("dL/dW1")
+            )
+            out.append(f"  {act}: {cells}")
+            out += [f"      {k} = {_v(v)}" for k, v in row.items() if k.startswith("dL/dW1")]
     if "check" in res:
         out.append(_section("the lecture's printed numbers, checked"))
         out.append(str(res["check"]))
@@ -94,7 +109,7 @@ def render(res: dict) -> str:
         out.append(_section("discrepancies (quantity: printed -> computed)"))
         for d in res["discrepancies"]:
             comp = d["computed"]
-            comp = f"{comp:.6g}" if isinstance(comp, float) else comp
+            comp = fmt.num(comp) if isinstance(comp, float) else comp
             out.append(f"  {d['quantity']}: {d['printed']} -> {comp}")
             out.append(f"      line: {d['line']}")
             if d.get("why") and d["why"] != "formula":
@@ -115,7 +130,7 @@ def main(args: argparse.Namespace) -> int:
             print(json.dumps([{"name": n, "lecture": f, "title": t} for n, f, t in rows], indent=2))
         else:
             for n, f, t in rows:
-                print(f"{n:18s} {f:28s} {t}")
+                print(fmt.wrap(f"{n:18s} {f:28s} {t}", indent=48))
         return 0
     if args.out is not None:
         from pathlib import Path
@@ -125,7 +140,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"backprop example: error: --out {out} is a file; give a folder", file=sys.stderr)
             return 2
     try:
-        res = examples.run(args.name, out_dir=args.out)
+        res = examples.run(args.name, out_dir=args.out, kink=args.kink)
     except KeyError as e:
         print(f"backprop example: error: {e.args[0]}", file=sys.stderr)
         return 2

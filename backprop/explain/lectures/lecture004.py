@@ -223,7 +223,7 @@ def _check(loss):
     "004_2f92e20e42ddb632.txt",
     "2-2-2-1 shared-weight sigmoid network, input gradients, update; checked",
 )
-def shared_2221_004(out_dir=None) -> dict:
+def shared_2221_004(out_dir=None, kink: str = "pytorch") -> dict:
     loss, params, (x1, x2) = _network(W4)
     report = _check(loss)
     alt = _check(_network(W4_LECTURE)[0])  # w4 fitted with the lecture's a11 = 0.494
@@ -237,6 +237,7 @@ def shared_2221_004(out_dir=None) -> dict:
         params[0],
         out_dir,
         "shared-2221-004",
+        kink=kink,
         inputs=(x1, x2),
         givens={
             "printed": {"x1": X1, "x2": X2, "w1": W1, "w3": W3, "w5": W5, "w6": W6, "eta": ETA},
@@ -300,5 +301,5 @@ def shared_2221_004(out_dir=None) -> dict:
             else "No verdict changes with that choice."
         ),
         "x1 and x2 get gradients (dL/dx1, dL/dx2) as inputs; they are not parameters.",
-    ]
+    ] + res["notes"]
     return res
