@@ -215,3 +215,18 @@ def test_cli_kink_option():
     assert "lecture's convention" in text and "leaky_relu (1 instead of 0.01)" in text
     data = json.loads(_cli("example", "kinks-003", "--kink", "pytorch", "--json"))
     assert data["kink"] == "pytorch" and data["differ"] == []
+
+
+def test_cli_render_formats_through_the_shared_module():
+    import inspect
+    import re
+
+    from backprop.explain import cli
+
+    src = inspect.getsource(cli)
+    # no number formatting of its own (format specs, array2string): fmt does it all
+    assert not re.search(r"\{[^{}]*:[.0-9]*[gef]\}|array2string|:\.\d", src)
+    r = examples.run("kinks-003", kink="lecture")
+    for line in render(r).splitlines():
+        assert len(line) <= 100
+    assert "agree = no" in render(r)

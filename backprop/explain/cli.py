@@ -47,6 +47,18 @@ def _v(a) -> str:
 _section = fmt.section
 
 
+def _given(v) -> str:
+    """A given: text as it is, numbers (and lists of them) by ``fmt``, a dict item by item."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, dict):
+        return "; ".join(f"{k}: {_given(x)}" for k, x in v.items())
+    try:
+        return _v(v)
+    except (TypeError, ValueError):
+        return str(v)
+
+
 def render(res: dict) -> str:
     """The example as text: givens, forward values, backward steps, gradient, update."""
     out = [f"{res['name']}  ({res['lecture']})  {res['title']}"]
@@ -54,7 +66,7 @@ def render(res: dict) -> str:
         out.append(f"  at a kink (a pre-activation of exactly 0): {res['kink']}'s convention")
     if "givens" in res:
         out.append(_section("givens"))
-        out += [f"  {k}: {v}" for k, v in res["givens"].items()]
+        out += [f"  {k}: {_given(v)}" for k, v in res["givens"].items()]
     if "forward" in res:
         out.append(_section("forward values"))
         out += [f"  {k} = {_v(v)}" for k, v in res["forward"].items()]
@@ -68,7 +80,7 @@ def render(res: dict) -> str:
         out.append(_section("003's delta recursion (pure NumPy reference)"))
         out.append(res["textbook"]["text"])
         diff = res["textbook"]["max_abs_difference_vs_engine"]
-        out.append(f"  max |G(l) - engine gradient| = {diff:.3g}")
+        out.append(f"  max |G(l) - engine gradient| = {fmt.num(diff, 3)}")
     if "gradient" in res:
         out.append(_section("gradient"))
         out += [f"  dL/d{k} = {_v(v)}" for k, v in res["gradient"].items()]
@@ -91,7 +103,7 @@ def render(res: dict) -> str:
     if "layer_gradient_norms" in res:
         out.append(_section("per-layer gradient norms ||dL/dW(l)||"))
         for act, ns in res["layer_gradient_norms"].items():
-            out.append(f"  {act:8s} " + " ".join(f"{n:.2e}" for n in ns))
+            out.append(f"  {act:8s} " + " ".join(fmt.num(n, 3) for n in ns))
     if "kinks" in res:
         out.append(_section(f"exactly-zero pre-activations, kink={res.get('kink')!r}"))
         for act, row in res["kinks"].items():
