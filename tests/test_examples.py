@@ -230,3 +230,42 @@ def test_cli_render_formats_through_the_shared_module():
     for line in render(r).splitlines():
         assert len(line) <= 100
     assert "agree = no" in render(r)
+
+
+def test_004_statements_are_computed_not_typed_in():
+    """Outside the lecture's own printed lines (PRINTED, FORMULAS) and docstrings, no string in
+    lecture004.py or checker.py holds a decimal number: every number stated is computed."""
+    import ast
+    import importlib
+    import re
+    from pathlib import Path
+
+    mods = ("backprop.explain.lectures.lecture004", "backprop.explain.checker")
+    for mod in map(importlib.import_module, mods):
+        tree = ast.parse(Path(mod.__file__).read_text())
+        quoted: set[int] = set()  # ids of constants that quote the lecture, or document
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id in ("PRINTED", "FORMULAS") for t in node.targets
+            ):
+                quoted |= {id(c) for c in ast.walk(node.value)}
+            if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
+                quoted |= {id(c) for c in ast.walk(node.format_spec)}  # "{x:.3g}"
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)):
+                doc = node.body[0] if node.body else None
+                if isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant):
+                    quoted.add(id(doc.value))
+        typed = [
+            (node.lineno, node.value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in quoted
+            and re.search(r"\d\.\d", node.value)
+        ]
+        assert not typed, f"{mod.__name__}: numbers typed into statements: {typed}"
+    # and the statements follow the numbers: a different printed value changes the text
+    r = examples.run("shared-2221-004")
+    why = {d["quantity"]: d["why"] for d in r["discrepancies"]}
+    assert "0.00243" in why["dL/da11"] and "dL/dh11, dL/dx1, dL/dw1" in why["dL/da11"]
+    assert why["a11"].startswith("0.494 is sigma(-0.023) = 0.4943")
