@@ -196,3 +196,25 @@ def test_custom_ops_are_named_by_their_class(tmp_path, after_backward):
     assert "Cube(w * x)" in dot and "Scaled(w, v)" in dot
     assert "Cube(w * x)" in bp.explore(y)._repr_html_()
     assert not AUTO.search(text + t + dot)
+
+
+def test_readme_promise_the_product_in_the_users_names():
+    x1, x2, y = (
+        bp.tensor(v, dtype=bp.float64, name=n) for v, n in [(2.0, "x1"), (3.0, "x2"), (1.0, "y")]
+    )
+    b, w1, w2 = (
+        bp.tensor(v, dtype=bp.float64, requires_grad=True, name=n)
+        for v, n in [(0.1, "b"), (0.5, "w1"), (-1.0, "w2")]
+    )
+    a1 = w1 * x1
+    a1.name = "a1"
+    a2 = w2 * x2
+    a2.name = "a2"
+    yhat = b + a1 + a2
+    yhat.name = "yhat"
+    loss = (yhat - y) ** 2
+    loss.name = "Loss"
+    text = str(bp.explain(loss, w1))
+    assert "Loss -> yhat -> a1 -> w1" in text  # README's comment, said by the output
+    assert "product = 2 * (yhat - y) x 1 x 1 x 1 x x1" in text and "= -11.6" in text
+    assert "^(2 - 1)" not in text

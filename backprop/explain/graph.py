@@ -141,6 +141,14 @@ def _custom(fn) -> bool:
     return isinstance(fn, CustomNode)
 
 
+def _exponent(m) -> str:
+    """``^(2 - 1)`` as ``^1`` would read, worked out: nothing, ``^2``, ``^(-0.5)``."""
+    e = float(m.group(1)) - 1
+    if e == 1:
+        return ""
+    return f"^{fmt.num(e)}" if e > 0 else f"^({fmt.num(e)})"
+
+
 _CHAINS = ({"add", "sub"}, {"mul", "div"})
 
 
@@ -353,8 +361,8 @@ class Graph:
         if k < len(names):
             sub["s_i"] = names[k]
 
-        text = fmt.spaced(text)
-        return fmt.substitute(text, sub)
+        text = fmt.substitute(fmt.spaced(text), sub)
+        return re.sub(r"\^\((-?[0-9.]+(?:e-?[0-9]+)?) - 1\)", _exponent, text)
 
     def adjoints(self) -> dict[int, np.ndarray]:
         """d output / d node for every node that needs a gradient, by the engine's rules."""
