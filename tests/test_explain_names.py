@@ -218,3 +218,12 @@ def test_readme_promise_the_product_in_the_users_names():
     assert "Loss -> yhat -> a1 -> w1" in text  # README's comment, said by the output
     assert "product = 2 * (yhat - y) x 1 x 1 x 1 x x1" in text and "= -11.6" in text
     assert "^(2 - 1)" not in text
+
+
+def test_a_vector_node_shows_its_values_and_says_shape_for_its_length():
+    y = bp.tensor([1.5, 0.2, 0.3, 2.0], name="y", dtype=bp.float64)
+    w = bp.tensor(0.5, requires_grad=True, name="w", dtype=bp.float64)
+    loss = ((w * y - 1.0) ** 2).sum()
+    dot = bp.to_dot(loss)
+    row = next(line for line in dot.splitlines() if "<B>y</B>" in line)
+    assert "shape 4" in row and ">1.5<" in row and ">0.2<" in row and ">2<" in row
