@@ -174,6 +174,9 @@ class _Namer:
 
     @staticmethod
     def expr(fn, ins: list[str]) -> str:
+        params = getattr(fn, "params", ())
+        if fn.name == "einsum" and params and isinstance(params[-1], str):
+            return f"einsum({params[-1]}, {', '.join(ins)})"  # its equation: einsum(ij->j, x)
         if not _custom(fn):
             p = getattr(fn, "p", None)
             e = fmt.expression(fn, ins, p if isinstance(p, (int, float)) else None)
