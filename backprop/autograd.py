@@ -18,6 +18,7 @@ multivariable chain rule). Broadcast gradients are reduced to their input's shap
 
 from __future__ import annotations
 
+import copy
 import itertools
 import traceback
 import weakref
@@ -122,6 +123,22 @@ class Function:
                 f"backward(). {hint}"
             )
 
+    def replay(self):
+        """A fresh copy of this node with its forward re-run on its inputs' current values,
+        and that output: what ``backward()`` freed (``saved``) is there again. Used by the
+        explainer after ``backward()``; the engine itself never calls it. ``apply`` keeps the
+        op's non-array arguments in ``params`` for this (one attribute, no copy)."""
+        fresh = copy.copy(self)
+        datas = [
+            x._data if isinstance(x, Tensor) else (x.item() if isinstance(x, np.generic) else x)
+            for x in self.parents
+        ]
+        promote = type(self).promote
+        if promote is not None:
+            datas = promote(datas)
+        fresh.saved = None
+        return fresh, fresh.forward(*datas, *getattr(self, "params", ()))
+
     def needs_grad(self, i: int) -> bool:
         """Whether input ``i`` is a tensor that wants a gradient (lets a rule skip work)."""
         p = self.parents[i]
@@ -164,6 +181,7 @@ class Function:
         t._vc = None
         if requires:
             fn.parents = inputs
+            fn.params = params  # what replay() needs besides the inputs (an exponent, dims)
             fn.seq = _next_seq()  # creation order: a topological order of the graph
             if bumped:  # some input was changed in place before: remember its version now
                 fn.versions = tuple(_version(x) for x in inputs)

@@ -29,6 +29,8 @@ kept, ``needs_input_grad`` and any attribute the user sets.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from . import autograd as _ag
@@ -39,8 +41,9 @@ from .tensor import Tensor
 class CustomNode(Function):
     """The graph node and the ``ctx`` of one call of a user's op (one output)."""
 
-    def __init__(self, op: type, args: tuple):
+    def __init__(self, op: type, args: tuple, kwargs: dict | None = None):
         self.op = op
+        self.kwargs = kwargs or {}
         self.name = op.__name__
         self.formulas = tuple(getattr(op, "formulas", ()))
         self.parents = args
@@ -87,6 +90,19 @@ class CustomNode(Function):
     def mark_dirty(self, *tensors) -> None:  # in-place forward: nothing to track here
         pass
 
+    def replay(self):
+        """A fresh ctx with the user's ``forward`` re-run on the same arguments (what
+        ``backward()`` freed is saved again), and this node's output; for the explainer."""
+        fresh = copy.copy(self)
+        fresh.ctx = fresh
+        fresh.saved = None
+        with _ag.no_grad():
+            out = self.op.forward(fresh, *self.parents, **self.kwargs)
+        outs = out if isinstance(out, tuple) else (out,)
+        fresh.output_arrays = [o._data if isinstance(o, Tensor) else None for o in outs]
+        o = outs[self.index]
+        return fresh, o._data if isinstance(o, Tensor) else np.asarray(o)
+
     # -- the engine's side ---------------------------------------------------------------
     def backward(self, g):
         ctx = self.ctx
@@ -130,7 +146,7 @@ def install(cls: type) -> None:
 
 
 def _apply(cls, *args, **kwargs):
-    node = CustomNode(cls, args)
+    node = CustomNode(cls, args, kwargs)
     with _ag.no_grad():
         out = cls.forward(node, *args, **kwargs)
     single = not isinstance(out, tuple)

@@ -149,3 +149,123 @@ def test_cli_list_and_example(tmp_path):
     assert (tmp_path / "linear-000.png").exists()
     data = json.loads(_cli("example", "shared-2221-004", "--json", "--out", str(tmp_path)))
     assert data["discrepancies"] and data["input_gradients"]
+
+
+# -- kinks: every example takes kink=, and 003's table at exactly-zero pre-activations ------
+
+
+@pytest.mark.parametrize("kink", ["pytorch", "lecture"])
+def test_every_example_takes_a_kink_convention_and_says_whether_it_matters(kink):
+    for name, _, _ in examples.names():
+        r = examples.run(name, kink=kink)
+        assert r["kink"] == kink
+        assert any(f"kink={kink!r}" in n for n in r["notes"]), name
+        text = render(r)
+        assert f"{kink}'s convention" in text
+        assert max(len(line) for line in text.splitlines()) <= 100, name
+    with pytest.raises(ValueError, match="kink must be"):
+        examples.run("linear-000", kink="left")
+
+
+@pytest.mark.parametrize("kink", ["pytorch", "lecture"])
+def test_exactly_zero_pre_activations_of_every_activation_of_003s_table(kink):
+    torch = pytest.importorskip("torch")
+    r = examples.run("kinks-003", kink=kink)
+    table = ("sigmoid", "tanh", "relu", "gelu", "softplus", "elu", "leaky_relu", "prelu")
+    assert tuple(r["kinks"]) == table
+    lecture_at_0 = {"leaky_relu": 1.0, "prelu": 1.0}  # 003's table: 0 in the x >= 0 branch
+    for act, row in r["kinks"].items():
+        # the engine's derivative at exactly 0 is PyTorch's, whatever the convention asked
+        z = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+        F = torch.nn.functional
+        y = F.prelu(z, torch.tensor([0.25], dtype=torch.float64)) if act == "prelu" else None
+        y = getattr(F, act)(z) if y is None else y
+        y.sum().backward()
+        assert row["derivative at 0, engine"] == pytest.approx(z.grad.item(), abs=1e-15), act
+        ours = np.array(row[f"dL/dW1 textbook ({kink})"])
+        engine = np.array(row["dL/dW1 engine"])
+        at0 = row[f"derivative at 0, {kink}"]
+        if kink == "lecture" and act in lecture_at_0:
+            assert at0 == lecture_at_0[act]
+            slope = row["derivative at 0, engine"]
+            np.testing.assert_allclose(ours, engine / slope, rtol=1e-12)
+            assert not row["agree"] and np.abs(ours).max() > 0
+        else:
+            assert at0 == row["derivative at 0, engine"]
+            np.testing.assert_allclose(ours, engine, rtol=1e-12, atol=1e-15)
+            assert row["agree"]
+    assert r["differ"] == (["leaky_relu", "prelu"] if kink == "lecture" else [])
+    note = r["notes"][0]
+    for act in r["differ"]:
+        assert act in note
+
+
+def test_relu_neuron_002_closed_form_follows_the_kink_asked():
+    X = np.array([[1.0, 2.0], [0.5, -1.0], [-1.0, 0.5], [2.0, 1.0]])
+    for kink in ("pytorch", "lecture"):
+        r = examples.run("relu-neuron-002", kink=kink)
+        assert f"kink={kink!r}" in " ".join(r["notes"])
+        c = X @ [0.6, -0.4] + 0.1
+        assert (c != 0).all()  # no exact zero in these data: both conventions agree
+        assert r["closed_form"]["dL/dw1"] == pytest.approx(r["gradient"]["w1"], rel=1e-12)
+
+
+def test_cli_kink_option():
+    text = " ".join(_cli("example", "kinks-003", "--kink", "lecture").split())  # unwrapped
+    assert "lecture's convention" in text and "leaky_relu (1 instead of 0.01)" in text
+    data = json.loads(_cli("example", "kinks-003", "--kink", "pytorch", "--json"))
+    assert data["kink"] == "pytorch" and data["differ"] == []
+
+
+def test_cli_render_formats_through_the_shared_module():
+    import inspect
+    import re
+
+    from backprop.explain import cli
+
+    src = inspect.getsource(cli)
+    # no number formatting of its own (format specs, array2string): fmt does it all
+    assert not re.search(r"\{[^{}]*:[.0-9]*[gef]\}|array2string|:\.\d", src)
+    r = examples.run("kinks-003", kink="lecture")
+    for line in render(r).splitlines():
+        assert len(line) <= 100
+    assert "agree = no" in render(r)
+
+
+def test_004_statements_are_computed_not_typed_in():
+    """Outside the lecture's own printed lines (PRINTED, FORMULAS) and docstrings, no string in
+    lecture004.py or checker.py holds a decimal number: every number stated is computed."""
+    import ast
+    import importlib
+    import re
+    from pathlib import Path
+
+    mods = ("backprop.explain.lectures.lecture004", "backprop.explain.checker")
+    for mod in map(importlib.import_module, mods):
+        tree = ast.parse(Path(mod.__file__).read_text())
+        quoted: set[int] = set()  # ids of constants that quote the lecture, or document
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id in ("PRINTED", "FORMULAS") for t in node.targets
+            ):
+                quoted |= {id(c) for c in ast.walk(node.value)}
+            if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
+                quoted |= {id(c) for c in ast.walk(node.format_spec)}  # "{x:.3g}"
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)):
+                doc = node.body[0] if node.body else None
+                if isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant):
+                    quoted.add(id(doc.value))
+        typed = [
+            (node.lineno, node.value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in quoted
+            and re.search(r"\d\.\d", node.value)
+        ]
+        assert not typed, f"{mod.__name__}: numbers typed into statements: {typed}"
+    # and the statements follow the numbers: a different printed value changes the text
+    r = examples.run("shared-2221-004")
+    why = {d["quantity"]: d["why"] for d in r["discrepancies"]}
+    assert "0.00243" in why["dL/da11"] and "dL/dh11, dL/dx1, dL/dw1" in why["dL/da11"]
+    assert why["a11"].startswith("0.494 is sigma(-0.023) = 0.4943")

@@ -98,7 +98,7 @@ def test_explain_names_edges_and_formulas_like_lecture_000():
     assert "d(w1 * x1)/dw1 = x1" in p.edges[-1].formula
     assert "Loss -> yhat -> a1 -> w1" in str(e)
     # the README's promise: the rules multiplied, in the user's names, then the numbers
-    assert "product = 2 * (yhat - 1)^(2 - 1) x 1 x 1 x x1" in str(e)  # y is the constant 1
+    assert "product = 2 * (yhat - 1) x 1 x 1 x x1" in str(e)  # y is the constant 1
     assert "= 0.2 x 1 x 2 = 0.4" in str(e)
 
 

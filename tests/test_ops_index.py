@@ -352,6 +352,6 @@ def test_shape_ops_show_their_rules_in_explain() -> None:
     x = bp.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True, name="x")
     y = (x.flip(0) * x.gather(1, bp.tensor([[1, 0], [0, 0]])) + bp.einsum("ij->j", x)).sum()
     text = str(bp.explain(y, x))
-    assert "d flip(x)/dx = 1 (the gradient is flipped back)" in text
+    assert "d(flip(x))/dx = 1 (the gradient is flipped back)" in text
     assert "gather" in text and "einsum" in text
     assert "(equals backward's gradient" in text

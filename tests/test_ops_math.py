@@ -241,10 +241,10 @@ def test_new_ops_show_their_rules_in_explain() -> None:
     lo = bp.tensor([0.6, 0.0], requires_grad=True, name="lo")
     y = (x.sin() * bp.atan2(x, 2.0) + x.clamp(lo, 1.0) + x.lerp(lo, 0.25)).sum()
     text = str(bp.explain(y, x))
-    assert "d sin(x)/dx = cos(x)" in text
-    assert "d atan2(x,2)/dx = 2 / (x^2 + 2^2)" in text
-    assert "d clamp(x,lo,1)/dx = 1 if lo <= x <= 1 else 0" in text
-    assert "d lerp(x,lo,0.25)/dx = 1 - 0.25" in text
+    assert "d(sin(x))/dx = cos(x)" in text
+    assert "d(atan2(x,2))/dx = 2 / (x^2 + 2^2)" in text
+    assert "d(clamp(x,lo,1))/dx = 1 if lo <= x <= 1 else 0" in text
+    assert "d(lerp(x,lo,0.25))/dx = 1 - 0.25" in text
     assert "(equals backward's gradient" in text
 
 

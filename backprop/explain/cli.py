@@ -12,8 +12,6 @@ import argparse
 import json
 import sys
 
-import numpy as np
-
 from . import examples, fmt
 
 
@@ -29,27 +27,46 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--html", default=None, metavar="FILE", help="write the interactive explorer to FILE"
     )
+    p.add_argument(
+        "--kink",
+        choices=("pytorch", "lecture"),
+        default="pytorch",
+        help="the derivative at exactly 0 of a kinked activation in the references: PyTorch's "
+        "(the engine's) or the lectures' x >= 0 branch",
+    )
     p.set_defaults(func=main)
     return p
 
 
 def _v(a) -> str:
-    a = np.asarray(a)
-    if a.size == 1:
-        return f"{a.item():.6g}"
-    return np.array2string(a, precision=5, suppress_small=True).replace("\n", "\n      ")
+    if isinstance(a, bool):
+        return "yes" if a else "no"
+    return fmt.arr(a, max_items=64)
 
 
-def _section(title: str) -> str:
-    return f"\n== {title} " + "=" * max(0, 70 - len(title))
+_section = fmt.section
+
+
+def _given(v) -> str:
+    """A given: text as it is, numbers (and lists of them) by ``fmt``, a dict item by item."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, dict):
+        return "; ".join(f"{k}: {_given(x)}" for k, x in v.items())
+    try:
+        return _v(v)
+    except (TypeError, ValueError):
+        return str(v)
 
 
 def render(res: dict) -> str:
     """The example as text: givens, forward values, backward steps, gradient, update."""
     out = [f"{res['name']}  ({res['lecture']})  {res['title']}"]
+    if "kink" in res:
+        out.append(f"  at a kink (a pre-activation of exactly 0): {res['kink']}'s convention")
     if "givens" in res:
         out.append(_section("givens"))
-        out += [f"  {k}: {v}" for k, v in res["givens"].items()]
+        out += [f"  {k}: {_given(v)}" for k, v in res["givens"].items()]
     if "forward" in res:
         out.append(_section("forward values"))
         out += [f"  {k} = {_v(v)}" for k, v in res["forward"].items()]
@@ -63,7 +80,7 @@ def render(res: dict) -> str:
         out.append(_section("003's delta recursion (pure NumPy reference)"))
         out.append(res["textbook"]["text"])
         diff = res["textbook"]["max_abs_difference_vs_engine"]
-        out.append(f"  max |G(l) - engine gradient| = {diff:.3g}")
+        out.append(f"  max |G(l) - engine gradient| = {fmt.num(diff, 3)}")
     if "gradient" in res:
         out.append(_section("gradient"))
         out += [f"  dL/d{k} = {_v(v)}" for k, v in res["gradient"].items()]
@@ -86,7 +103,15 @@ def render(res: dict) -> str:
     if "layer_gradient_norms" in res:
         out.append(_section("per-layer gradient norms ||dL/dW(l)||"))
         for act, ns in res["layer_gradient_norms"].items():
-            out.append(f"  {act:8s} " + " ".join(f"{n:.2e}" for n in ns))
+            out.append(f"  {act:8s} " + " ".join(fmt.num(n, 3) for n in ns))
+    if "kinks" in res:
+        out.append(_section(f"exactly-zero pre-activations, kink={res.get('kink')!r}"))
+        for act, row in res["kinks"].items():
+            cells = "; ".join(
+                f"{k} = {_v(v)}" for k, v in row.items() if not k.startswith("dL/dW1")
+            )
+            out.append(f"  {act}: {cells}")
+            out += [f"      {k} = {_v(v)}" for k, v in row.items() if k.startswith("dL/dW1")]
     if "check" in res:
         out.append(_section("the lecture's printed numbers, checked"))
         out.append(str(res["check"]))
@@ -94,7 +119,7 @@ def render(res: dict) -> str:
         out.append(_section("discrepancies (quantity: printed -> computed)"))
         for d in res["discrepancies"]:
             comp = d["computed"]
-            comp = f"{comp:.6g}" if isinstance(comp, float) else comp
+            comp = fmt.num(comp) if isinstance(comp, float) else comp
             out.append(f"  {d['quantity']}: {d['printed']} -> {comp}")
             out.append(f"      line: {d['line']}")
             if d.get("why") and d["why"] != "formula":
@@ -115,7 +140,7 @@ def main(args: argparse.Namespace) -> int:
             print(json.dumps([{"name": n, "lecture": f, "title": t} for n, f, t in rows], indent=2))
         else:
             for n, f, t in rows:
-                print(f"{n:18s} {f:28s} {t}")
+                print(fmt.wrap(f"{n:18s} {f:28s} {t}", indent=48))
         return 0
     if args.out is not None:
         from pathlib import Path
@@ -125,7 +150,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"backprop example: error: --out {out} is a file; give a folder", file=sys.stderr)
             return 2
     try:
-        res = examples.run(args.name, out_dir=args.out)
+        res = examples.run(args.name, out_dir=args.out, kink=args.kink)
     except KeyError as e:
         print(f"backprop example: error: {e.args[0]}", file=sys.stderr)
         return 2

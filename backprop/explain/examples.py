@@ -1,7 +1,7 @@
 """The lectures' worked examples (kept under this name; they live in ``explain/lectures/``).
 
 >>> sorted(n for n, _, _ in names())[:2]
-['chain-001', 'linear-000']
+['chain-001', 'kinks-003']
 """
 
 from .lectures import LECTURES, REGISTRY, names, run, to_jsonable

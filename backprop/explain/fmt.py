@@ -65,6 +65,11 @@ def jac(J, cshape: tuple, pshape: tuple) -> str:
     return f"{J.shape[1]}x{J.shape[0]} Jacobian {arr(J.T)}"
 
 
+def section(title: str, width: int = 72) -> str:
+    """A heading line: ``== title ====...`` (``width`` columns, or longer for a long title)."""
+    return f"\n== {title} " + "=" * max(0, width - 2 - len(title))
+
+
 def wrap(text: str, width: int = WIDTH, indent: int = 6) -> str:
     """Wrap every line of ``text`` to ``width`` columns; continuation lines are indented by
     ``indent`` more than the line they continue. Nothing is cut."""

@@ -5,8 +5,8 @@ product) and its ``formulas`` text, so an explanation agrees with ``Tensor.backw
 construction. Two views of the same graph:
 
 * ``"ops"``: one node per tensor the engine made; a tensor the user did not name is called by
-  the expression it computes (``(yhat - y)^2``), or ``pow_3`` when that is too long, and an
-  unnamed output ``L``;
+  the expression it computes (``(yhat - y)^2``), abbreviated when long
+  (``v0 * tanh(...) + c``), and an unnamed output ``L``;
 * ``"named"``: only tensors the user named (``name=``), leaves and the output; the unnamed ops
   between two such nodes are folded into one edge whose partial is their chain-rule product.
   Naming the lecture's quantities (``z0``, ``a0``, ...) gives the lecture's graph.
@@ -20,13 +20,13 @@ construction. Two views of the same graph:
 
 from __future__ import annotations
 
-import copy
-import inspect
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..autograd import _FREED, toposort, unbroadcast
+from ..custom import CustomNode
 from ..tensor import Tensor
 from . import fmt
 
@@ -37,28 +37,19 @@ def revive(fn, recorded, where: str):
     are still there; only what the rule saved is gone). The engine is not touched: it frees
     buffers as before, and only the explainer pays for recomputing them.
 
-    The op's non-array arguments (an exponent, dims, a target) are read back from the
-    attributes its forward stored under the same names. If the inputs changed since the
-    forward pass (an optimizer step updated a weight in place), the recomputed output differs
-    from ``recorded``, the output kept in the graph, and an explanation would mix two states:
+    ``Function.replay`` re-runs the op: ``apply`` kept its non-array arguments (an exponent,
+    dims, a target) in ``params``; a custom op's ctx re-runs the user's ``forward``. If the
+    inputs changed since the forward pass (an optimizer step updated a weight in place), the
+    recomputed output differs from ``recorded``, the output kept in the graph, and an
+    explanation would mix two states:
     that is refused.
     """
     if fn.saved is not _FREED:
         return fn
     hint = "Explain before any optimizer step, or keep a copy of the inputs."
-    fresh = copy.copy(fn)
-    datas = [p._data if isinstance(p, Tensor) else p for p in fn.parents]
     try:
-        params = inspect.signature(type(fn).forward).parameters
-        names = [
-            n
-            for n, q in params.items()
-            if n != "self" and q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD)
-        ]
-        extra = [getattr(fn, n) for n in names[len(datas) :]]
-        fresh.saved = None
-        out = fresh.forward(*datas, *extra)
-    except Exception as e:  # an op whose forward cannot be replayed from its attributes
+        fresh, out = fn.replay()
+    except Exception as e:  # an op whose forward cannot be replayed
         raise RuntimeError(
             f"{where}: the buffers saved by op '{fn.name}' were freed by backward() and could "
             f"not be recomputed ({type(e).__name__}: {e}). Explain before calling backward(), "
@@ -114,6 +105,8 @@ def _fmt_const(c) -> str:
     if isinstance(c, Tensor):
         c = c._data
     a = np.asarray(c)
+    if a.dtype.kind not in "biufc":  # None (clamp without a max), a string
+        return str(c)
     return fmt.num(a) if a.size == 1 else f"const[{fmt.shape(a.shape)}]"
 
 
@@ -141,20 +134,112 @@ ACTIVATIONS = {
 
 WEIGHTING = {"mul", "matmul", "linear"}  # ops that weight a layer's output by a parameter
 
-LABEL_MAX = 32  # longer expressions fall back to the op's name and index
+LABEL_MAX = 56  # a longer expression is abbreviated, its outermost operators kept
+ELIDED = "..."  # what stands for a subexpression left out of an abbreviation
 
 
-def _label(t: Tensor, i: int, names: dict[int, str]) -> str:
-    """A tensor's name: the user's, else the expression it computes in its inputs' names."""
-    fn = t._ctx
-    if fn is None:
-        if t._data.size == 1 and not t.requires_grad:
-            return fmt.num(t._data)
-        return f"leaf_{i}" if t.requires_grad else f"const[{fmt.shape(t.shape)}]"
-    ins = [names[id(p)] if isinstance(p, Tensor) else _fmt_const(p) for p in fn.parents]
-    p = getattr(fn, "p", None)
-    e = fmt.expression(fn, ins, p if isinstance(p, (int, float)) else None)
-    return e if e is not None and len(e) <= LABEL_MAX else f"{fn.name}_{i}"
+def _custom(fn) -> bool:
+    """Whether ``fn`` is the node of a user's ``bp.autograd.Function`` subclass."""
+    return isinstance(fn, CustomNode)
+
+
+def _exponent(m) -> str:
+    """``^(2 - 1)`` as ``^1`` would read, worked out: nothing, ``^2``, ``^(-0.5)``."""
+    e = float(m.group(1)) - 1
+    if e == 1:
+        return ""
+    return f"^{fmt.num(e)}" if e > 0 else f"^({fmt.num(e)})"
+
+
+_CHAINS = ({"add", "sub"}, {"mul", "div"})
+
+
+def _chained(fn, p: Tensor, k: int) -> bool:
+    """Whether input ``k`` of ``fn`` continues a chain of one operator precedence, as the
+    ``a + b`` in ``a + b + c``: such a chain counts as one level of an abbreviation."""
+    if k != 0 or p._ctx is None or p.name:
+        return False
+    return any(fn.name in c and p._ctx.name in c for c in _CHAINS)
+
+
+class _Namer:
+    """The names of tensors the user did not name: the expression each computes in its
+    inputs' names (``(yhat - y)^2``). An expression longer than ``LABEL_MAX`` is abbreviated
+    and stays an expression: its longest operands are shown to fewer levels, the rest
+    written ``...``, so the outermost operators (and the named leaves next to them) stay
+    (``v0 * tanh(...) + v1 * tanh(...) + c``). Never an automatic name such as ``add_19``."""
+
+    def __init__(self):
+        self.names: dict[int, str] = {}  # id(tensor) -> its name
+        self.fixed: set[int] = set()  # tensors whose name is not an expression (leaves, user's)
+        self._forms: dict[tuple[int, int], str] = {}
+
+    @staticmethod
+    def expr(fn, ins: list[str]) -> str:
+        params = getattr(fn, "params", ())
+        if fn.name == "einsum" and params and isinstance(params[-1], str):
+            return f"einsum({params[-1]}, {', '.join(ins)})"  # its equation: einsum(ij->j, x)
+        if not _custom(fn):
+            p = getattr(fn, "p", None)
+            e = fmt.expression(fn, ins, p if isinstance(p, (int, float)) else None)
+            if e is not None:
+                return e
+        return f"{fn.name}({', '.join(ins)})"  # a custom op, or one without a formula
+
+    def form(self, t: Tensor, depth: int) -> str:
+        """``t`` written to ``depth`` levels of ops below it (``...`` beyond), or its name
+        where that is shorter."""
+        if id(t) in self.fixed or depth < 0:
+            return self.names[id(t)]
+        key = (id(t), depth)
+        if key not in self._forms:
+            if depth == 0:  # a call keeps its name: tanh(...)
+                f = self._call(t) or ELIDED
+            else:
+                fn = t._ctx
+                ins = [
+                    self.form(p, depth if _chained(fn, p, k) else depth - 1)
+                    if isinstance(p, Tensor)
+                    else _fmt_const(p)
+                    for k, p in enumerate(fn.parents)
+                ]
+                f = self.expr(t._ctx, ins)
+            name = self.names.get(id(t))
+            self._forms[key] = name if name is not None and len(name) <= len(f) else f
+        return self._forms[key]
+
+    def _call(self, t: Tensor) -> str | None:
+        fn = t._ctx
+        if len(fn.parents) != 1:
+            return None
+        f = self.expr(fn, [ELIDED])
+        return f if re.fullmatch(r"[A-Za-z_][\w.]*\(\.\.\.\)", f) else None
+
+    def label(self, t: Tensor, taken) -> str:
+        fn = t._ctx
+        if fn is None:
+            self.fixed.add(id(t))
+            if t._data.size == 1 and not t.requires_grad:
+                return fmt.num(t._data)
+            if t._data.size == 1:  # a parameter the user did not name: its value
+                return f"leaf({fmt.num(t._data)})"
+            return (
+                f"leaf[{fmt.shape(t.shape)}]"
+                if t.requires_grad
+                else (f"const[{fmt.shape(t.shape)}]")
+            )
+        ins = [self.names[id(p)] if isinstance(p, Tensor) else _fmt_const(p) for p in fn.parents]
+        e = self.expr(fn, ins)
+        depth = 7
+        while len(e) > LABEL_MAX and depth > 1:  # operands to fewer levels, the rest "..."
+            depth -= 1
+            e = min(e, self.form(t, depth), key=len)
+        if e in taken:  # an abbreviation two tensors share: show more of this one
+            for d in range(depth + 1, depth + 8):
+                f = self.form(t, d)
+                if f not in taken and len(f) <= 2 * LABEL_MAX:
+                    return f
+        return e
 
 
 class Graph:
@@ -168,10 +253,13 @@ class Graph:
         self.nodes: list[Node] = []
         self._by_id: dict[int, Node] = {}
         used: dict[str, int] = {}
-        labels: dict[int, str] = {}
+        namer = _Namer()
+        labels = namer.names
         for i, t in enumerate(order):
             user = bool(t.name)
-            name = t.name if user else _label(t, i, labels)
+            name = t.name if user else namer.label(t, used)
+            if user:
+                namer.fixed.add(id(t))
             if t is output and not user:
                 name = "L"  # the lectures' name for the loss, shorter than its expression
             if name in used:  # two tensors share a name: keep both readable and distinct
@@ -248,6 +336,17 @@ class Graph:
         """The op's rule for input ``k`` in words, with the inputs' names put in."""
         fn = child.op
         formulas = getattr(fn, "formulas", ())
+        if _custom(fn):  # the user's op: its class name, and the user's formula when given
+            if formulas:
+                return f"{fn.name}: {formulas[k] if k < len(formulas) else formulas[0]}"
+            names = ", ".join(
+                p.name if isinstance(p, Node) else _fmt_const(p) for _, p in child.inputs
+            )
+            return (
+                f"{fn.name}'({names})"
+                if len(child.inputs) == 1
+                else (f"{fn.name}'_{k + 1}({names})")
+            )
         if k < len(formulas) and formulas[k]:
             text = formulas[k]
         elif len(formulas) == 1:  # one rule for every input (cat, stack): its input i is k
@@ -267,8 +366,8 @@ class Graph:
         if k < len(names):
             sub["s_i"] = names[k]
 
-        text = fmt.spaced(text)
-        return fmt.substitute(text, sub)
+        text = fmt.substitute(fmt.spaced(text), sub)
+        return re.sub(r"\^\((-?[0-9.]+(?:e-?[0-9]+)?) - 1\)", _exponent, text)
 
     def adjoints(self) -> dict[int, np.ndarray]:
         """d output / d node for every node that needs a gradient, by the engine's rules."""
@@ -365,6 +464,12 @@ class Graph:
                     stack.append((p, c))
         if len(routes) > limit:
             return f"sum over {len(routes)}+ routes through unnamed ops"
+        if len(routes) == 1 and len(routes[0]) == 1 and not child.user_named:
+            # one op, whose name is already its expression: ``d(x^2)/dx = 2 * x``, not
+            # ``d(x^2)/dx = d(x^2)/dx = 2 * x``
+            lhs, eq, rhs = routes[0][0].partition(" = ")
+            if eq and lhs.startswith("d") and ":" not in lhs:
+                return rhs
         texts = [" x ".join(r) if len(r) == 1 else " x ".join(f"[{f}]" for f in r) for r in routes]
         return " + ".join(texts) if len(texts) < 2 else " + ".join(f"({t})" for t in texts)
 

@@ -164,11 +164,16 @@ def _array_rows(a, title: str, colour: str) -> str:
     )
 
 
+def _shape_tag(shape: tuple) -> str:
+    """A node's shape beside its name, never readable as its value: ``shape 4``, ``shape 2x3``."""
+    return f"shape {fmt.shape(shape)}"
+
+
 def _node_label(G: Graph, n: Node, adj: dict) -> str:
     shape = (
         ""
         if n.shape == ()
-        else f'  <FONT POINT-SIZE="9" COLOR="#555555">{fmt.shape(n.shape)}</FONT>'
+        else f'  <FONT POINT-SIZE="9" COLOR="#555555">{_shape_tag(n.shape)}</FONT>'
     )
     rows = [f"<TR><TD><B>{_esc(n.name)}</B>{shape}</TD></TR>"]
     rows.append(_array_rows(n.value, "value", "#333333"))

@@ -81,12 +81,10 @@ class Trace:
             out.append(head)
             for c in s.sends:
                 local = "" if c.local is None else f" = {fmt.jac(c.local, s.shape, c.shape)}"
-                rule = (
-                    c.formula
-                    if not local or c.formula.split(" = ")[-1] != local[3:]
-                    else (c.formula.rsplit(" = ", 1)[0])
-                )
-                out.append(f"  -> {c.to}: local partial {fmt.d(s.node, c.to)} = {rule}{local}")
+                rule = f" = {c.formula}"
+                if local and c.formula.split(" = ")[-1] == local[3:]:  # not "= 1 = 1"
+                    rule = "".join(f" = {r}" for r in c.formula.split(" = ")[:-1])
+                out.append(f"  -> {c.to}: local partial {fmt.d(s.node, c.to)}{rule}{local}")
                 total = f"; total at {c.to}: {fmt.arr(c.total_after)}"
                 if c.n_received > 1:
                     total += f" (accumulated, {c.n_received} contributions)"

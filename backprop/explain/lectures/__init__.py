@@ -16,7 +16,7 @@ import json
 import numpy as np
 
 from . import lecture000, lecture001, lecture002, lecture003, lecture004  # noqa: F401  (register)
-from .common import LECTURES, REGISTRY, T, finish, named
+from .common import LECTURES, REGISTRY, T, check_kink, finish, named
 
 
 def names() -> list[tuple[str, str, str]]:
@@ -24,14 +24,25 @@ def names() -> list[tuple[str, str, str]]:
     return [(k, v[0], v[1]) for k, v in REGISTRY.items()]
 
 
-def run(name: str, out_dir: str | None = None) -> dict:
-    """Run one example; pictures go to ``out_dir`` when given."""
+def run(name: str, out_dir: str | None = None, kink: str = "pytorch") -> dict:
+    """Run one example; pictures go to ``out_dir`` when given.
+
+    ``kink``: the derivative taken at a pre-activation of exactly 0 by the example's
+    references (closed forms, 003's delta recursion): ``"pytorch"`` (the engine's, the
+    default) or ``"lecture"`` (the lectures' branch: 002 and 003's table put 0 in ``x >= 0``
+    for leaky ReLU and PReLU, 002 also for ReLU). The engine itself always keeps PyTorch's;
+    each result says, computed from its graph, whether any pre-activation sits on a kink.
+
+    >>> run("kinks-003", kink="lecture")["differ"]
+    ['leaky_relu', 'prelu']
+    """
     names()
     if name not in REGISTRY:
         raise KeyError(f"no example {name!r}; choose from {sorted(REGISTRY)}")
+    check_kink(kink)
     lecture, title, fn = REGISTRY[name]
-    res = fn(out_dir)
-    return {"name": name, "lecture": lecture, "title": title, **res}
+    res = fn(out_dir, kink=kink)
+    return {"name": name, "lecture": lecture, "title": title, "kink": kink, **res}
 
 
 def to_jsonable(res: dict) -> dict:

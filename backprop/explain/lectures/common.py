@@ -38,6 +38,44 @@ def named(t: Tensor, name: str) -> Tensor:
     return t
 
 
+KINKED = {"relu", "leaky_relu", "prelu", "elu", "hardtanh", "abs"}  # ops with a kink at 0
+
+
+def check_kink(kink: str) -> str:
+    if kink not in ("pytorch", "lecture"):
+        raise ValueError(f"kink must be 'pytorch' or 'lecture', not {kink!r}")
+    return kink
+
+
+def kink_note(loss: Tensor, kink: str) -> str:
+    """Whether any input of a kinked activation in ``loss``'s graph is exactly 0, and so
+    whether the convention at the kink matters here (computed from the graph)."""
+    G = Graph(loss)
+    ops = sorted({n.op_name for n in G.nodes if n.op_name in KINKED})
+    if not ops:
+        return (
+            f"kink={kink!r}: this network has no activation with a kink, so both conventions "
+            f"give the same numbers."
+        )
+    zeros = sum(
+        int(np.sum(p.value == 0))
+        for n in G.nodes
+        if n.op_name in KINKED
+        for _, p in n.inputs[:1]
+        if hasattr(p, "value")
+    )
+    if not zeros:
+        return (
+            f"kink={kink!r}: no input of {', '.join(ops)} is exactly 0 here, so PyTorch's "
+            f"convention and the lectures' give the same numbers."
+        )
+    return (
+        f"kink={kink!r}: {zeros} input(s) of {', '.join(ops)} are exactly 0; the engine takes "
+        f"PyTorch's derivative there"
+        + (", the references the lectures' branch." if kink == "lecture" else ", as here.")
+    )
+
+
 def _num(a):
     a = np.asarray(a, dtype=np.float64)
     return a.item() if a.size == 1 else a.tolist()
@@ -51,6 +89,7 @@ def finish(
     out_dir: str | None,
     name: str,
     inputs=(),
+    kink: str = "pytorch",
     **extra,
 ) -> dict:
     """Trace, explain and draw the graph, then run the engine's backward and one update."""
@@ -77,6 +116,7 @@ def finish(
         if not np.allclose(t.gradients[p.name], p._grad, rtol=1e-12, atol=1e-15)
     ]
     update = {f"{p.name}_new": _num(p._data - lr * t.gradients[p.name]) for p in params}
+    notes = list(extra.pop("notes", [])) + [kink_note(loss, kink)]
     return dict(
         _graph=loss,  # for --html: the explorer of this graph (not part of the JSON)
         forward=forward,
@@ -88,5 +128,6 @@ def finish(
         lr=lr,
         update=update,
         picture=picture,
+        notes=notes,
         **extra,
     )

@@ -6,7 +6,7 @@ from .common import T, example, finish, named
 
 
 @example("linear-000", "000_3e8e7599d68e8c3b.txt", "linear model b + w1 x1 + w2 x2, squared error")
-def linear_000(out_dir=None) -> dict:
+def linear_000(out_dir=None, kink: str = "pytorch") -> dict:
     x1, x2, y = T(2.0, "x1"), T(3.0, "x2"), T(1.0, "y")
     b, w1, w2 = T(0.1, "b", True), T(0.5, "w1", True), T(-1.0, "w2", True)
     a1 = named(w1 * x1, "a1")
@@ -22,6 +22,7 @@ def linear_000(out_dir=None) -> dict:
         w1,
         out_dir,
         "linear-000",
+        kink=kink,
         givens={
             "x1": 2.0,
             "x2": 3.0,

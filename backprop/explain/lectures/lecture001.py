@@ -7,7 +7,7 @@ from .common import T, example, finish, named
 
 
 @example("chain-001", "001_f3b3148ee7434f65.txt", "two-weight chain h = x w1 + b1, g = h w2 + b2")
-def chain_001(out_dir=None) -> dict:
+def chain_001(out_dir=None, kink: str = "pytorch") -> dict:
     x, y = T(1.5, "x"), T(1.0, "y")
     w1, b1, w2, b2 = T(0.8, "w1", True), T(0.1, "b1", True), T(-0.5, "w2", True), T(0.2, "b2", True)
     h = named(x * w1 + b1, "h")
@@ -24,6 +24,7 @@ def chain_001(out_dir=None) -> dict:
         w1,
         out_dir,
         "chain-001",
+        kink=kink,
         givens={
             "x": 1.5,
             "y": 1.0,
@@ -39,7 +40,7 @@ def chain_001(out_dir=None) -> dict:
 
 
 @example("sigmoid-221-001", "001_f3b3148ee7434f65.txt", "2-2-1 sigmoid network, classwork Q1-Q5")
-def sigmoid_221_001(out_dir=None) -> dict:
+def sigmoid_221_001(out_dir=None, kink: str = "pytorch") -> dict:
     x0, x1, y = T(0.5, "x0"), T(-1.0, "x1"), T(1.0, "y")
     w = [T(v, f"w{i}", True) for i, v in enumerate([0.1, -0.2, 0.3, 0.4, 0.5, -0.6])]
     b = [T(v, f"b{i}", True) for i, v in enumerate([0.05, -0.05, 0.1])]
@@ -66,6 +67,7 @@ def sigmoid_221_001(out_dir=None) -> dict:
         w[0],
         out_dir,
         "sigmoid-221-001",
+        kink=kink,
         answers=answers,
         givens={
             "x0": 0.5,

@@ -8,7 +8,7 @@ from .common import T, example, finish, named
 
 
 @example("relu-neuron-002", "002_d87689e2740eb02c.txt", "one ReLU neuron, batch loss 1/(2m) sum")
-def relu_neuron_002(out_dir=None) -> dict:
+def relu_neuron_002(out_dir=None, kink: str = "pytorch") -> dict:
     X = np.array([[1.0, 2.0], [0.5, -1.0], [-1.0, 0.5], [2.0, 1.0]])  # (m, 2)
     Y = np.array([1.5, 0.2, 0.3, 2.0])
     m = len(Y)
@@ -18,7 +18,8 @@ def relu_neuron_002(out_dir=None) -> dict:
     p = named(c.relu(), "p")
     loss = named(((p - y) ** 2).sum() / (2 * m), "L")
     cv = X @ [0.6, -0.4] + 0.1
-    on = (cv >= 0).astype(float)  # 002's ReLU'(c) = 1 for c >= 0; no c is exactly 0 here
+    # ReLU'(0): 002 takes 1 (its c >= 0 branch), PyTorch and the engine 0
+    on = (cv >= 0 if kink == "lecture" else cv > 0).astype(float)
     r = (np.maximum(cv, 0) - Y) * on / m
     closed = {"dL/dw1": float(r @ X[:, 0]), "dL/dw2": float(r @ X[:, 1]), "dL/db": float(r.sum())}
     return finish(
@@ -28,6 +29,7 @@ def relu_neuron_002(out_dir=None) -> dict:
         w1,
         out_dir,
         "relu-neuron-002",
+        kink=kink,
         closed_form=closed,
         givens={
             "X": X.tolist(),
@@ -43,8 +45,8 @@ def relu_neuron_002(out_dir=None) -> dict:
             "(0 if x <= 0) and the engine (PyTorch's convention) take 0 for ReLU. For leaky "
             "ReLU and PReLU it is the other way round: the engine takes the negative slope at "
             "0, 003's table the x >= 0 branch (slope 1); bp.textbook's kink='lecture' follows "
-            f"the table. These data have no c exactly 0 (smallest |c| = {np.abs(cv).min():.3g}), "
-            "so the conventions agree here.",
+            f"the table. The closed form here uses kink={kink!r}. These data have "
+            f"{int(np.sum(cv == 0))} c exactly 0 (smallest |c| = {np.abs(cv).min():.3g}).",
             "002 writes dL/dp = 1/m sum (p - y) outside the product; read it per "
             "example: dL/dw1 = 1/m sum_i (p_i - y_i) 1[c_i >= 0] x1_i.",
             "002's update 'w_i -> w_i - 2 dL/dw_i' shows 2 where a learning rate "

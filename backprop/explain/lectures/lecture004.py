@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import fmt
 from ..checker import check
 from .common import T, example, finish, named
 
@@ -142,26 +143,88 @@ FORMULAS = [
     ),
     (
         "w5 (old, in the update)",
-        "0.249",
-        "0.14",
-        "w5_new = 0.249 - ...: the update starts from dL/dz = 0.249, not from w5 = 0.14",
+        PRINTED["dL/dz"][0],
+        fmt.num(W5),
+        f"w5_new = {PRINTED['dL/dz'][0]} - ...: the update starts from dL/dz = "
+        f"{PRINTED['dL/dz'][0]}, not from w5 = {fmt.num(W5)}",
     ),
 ]
 
-EXPLAIN = {
-    "a11": "0.494 = sigma(-0.023) = 1/(1 + e^{+h11}): the sigmoid's sign is flipped; "
-    "sigma(0.023) = 0.5057",
-    "a21": "0.461 = sigma(-0.158): same flipped sign; sigma(0.158) = 0.5394",
-    "a22": "0.461 = sigma(-0.158): same flipped sign; sigma(0.158) = 0.5394",
-    "dL/da11": "(0.009 + 0.009)(0.14) = 0.00252, printed 0.002: cut to one digit; with exact "
-    "inputs 0.00243. The cut carries into dL/dh11, dL/dx1, dL/dw1",
-    "dL/dh11": "0.0005 follows from the cut 0.002; with 0.00243 it is 0.00061",
-    "dL/dx1": "follows from dL/dh11 = 0.0005; exact: (0.00061 + 0.00075)(0.16) = 0.00022",
-    "dL/dw1": "follows from dL/dh11 = 0.0005; exact: (0.00061 + 0.00075)(0.3) = 0.00041",
-    "dL/dw5": "dz/dw5 = a21, so dL/dw5 = dL/dz a21 = 0.249 x 0.539 = 0.134; the lecture divides "
-    "dL/da21 by w5 (0.035/0.14 = 0.25 = dL/dz) instead",
-    "w5_new": "w5 - eta dL/dw5 = 0.14 - 0.01 x 0.134 = 0.1387",
-}
+
+def _p(name: str) -> float:
+    """The lecture's printed value of ``name``."""
+    return float(PRINTED[name][0])
+
+
+def _g(x: float) -> str:
+    return fmt.num(x, 3)
+
+
+def explain_discrepancies(report) -> dict[str, str]:
+    """Why each wrong claim is wrong, every number computed (from the printed values, the
+    graph's correct values and the checker's verdicts), none typed in."""
+    out: dict[str, str] = {}
+    flipped_once = False
+    for a, h in (("a11", "h11"), ("a21", "h21"), ("a22", "h22")):
+        item, hv = report[a], _p(h)
+        if item.verdict == "ok":
+            continue
+        if abs(_sig(-hv) - item.claimed) <= item.tolerance:
+            out[a] = (
+                f"{PRINTED[a][0]} is sigma(-{fmt.num(hv)}) = {fmt.num(_sig(-hv), 4)}: "
+                + (
+                    "the same flipped sign"
+                    if flipped_once
+                    else f"the sigmoid's sign is flipped (1/(1 + e^{{+{h}}}))"
+                )
+                + f"; sigma({fmt.num(hv)}) = {fmt.num(_sig(hv), 4)}"
+            )
+            flipped_once = True
+        else:
+            out[a] = f"sigma({fmt.num(hv)}) = {fmt.num(_sig(hv), 4)}"
+    # a slip, and the claims that carry it (transitively)
+    carried: dict[str, list[str]] = {}
+    for i in report.items:
+        if i.carried_from:
+            root = i.carried_from
+            while report[root].carried_from:
+                root = report[root].carried_from
+            carried.setdefault(root, []).append(i.name)
+    for i in report.items:
+        if i.verdict == "slip on this line" and i.name in carried:
+            out[i.name] = (
+                f"its own line gives {_g(i.local)}, printed {PRINTED[i.name][0]}"
+                + (f": {i.reason}" if i.reason else "")
+                + f"; with exact inputs {_g(i.computed)}. The error carries into "
+                + ", ".join(carried[i.name])
+            )
+        elif i.carried_from:
+            src = report[i.carried_from]
+            out[i.name] = (
+                f"{PRINTED[i.name][0]} follows from {src.name} = {PRINTED[src.name][0]} "
+                f"(correct {_g(src.computed)}); with exact inputs it is {_g(i.computed)}"
+            )
+    dz, a21 = report["dL/dz"], report["a21"]
+    w5 = report["dL/dw5"]
+    used = _p("dL/da21") / W5
+    out["dL/dw5"] = (
+        f"dz/dw5 = a21, so dL/dw5 = dL/dz a21 = {_g(dz.claimed)} x {_g(a21.computed)} = "
+        f"{_g(dz.claimed * a21.computed)}"
+        + (
+            f" (with exact inputs {_g(w5.computed)})"
+            if _g(w5.computed) != _g(dz.claimed * a21.computed)
+            else ""
+        )
+        + f"; the lecture divides dL/da21 by w5 ({PRINTED['dL/da21'][0]}/{fmt.num(W5)} = {_g(used)}"
+        + (" = dL/dz, rounded" if abs(used - dz.claimed) <= 0.01 * abs(dz.claimed) else "")
+        + ") instead"
+    )
+    new = report["w5_new"]
+    out["w5_new"] = (
+        f"w5 - eta dL/dw5 = {fmt.num(W5)} - {fmt.num(ETA)} x {_g(w5.computed)} = "
+        f"{fmt.num(new.computed, 4)}"
+    )
+    return out
 
 
 def loss_conventions(dz: float = 0.249, z: float = 0.295) -> list[dict]:
@@ -223,7 +286,7 @@ def _check(loss):
     "004_2f92e20e42ddb632.txt",
     "2-2-2-1 shared-weight sigmoid network, input gradients, update; checked",
 )
-def shared_2221_004(out_dir=None) -> dict:
+def shared_2221_004(out_dir=None, kink: str = "pytorch") -> dict:
     loss, params, (x1, x2) = _network(W4)
     report = _check(loss)
     alt = _check(_network(W4_LECTURE)[0])  # w4 fitted with the lecture's a11 = 0.494
@@ -237,6 +300,7 @@ def shared_2221_004(out_dir=None) -> dict:
         params[0],
         out_dir,
         "shared-2221-004",
+        kink=kink,
         inputs=(x1, x2),
         givens={
             "printed": {"x1": X1, "x2": X2, "w1": W1, "w3": W3, "w5": W5, "w6": W6, "eta": ETA},
@@ -258,8 +322,9 @@ def shared_2221_004(out_dir=None) -> dict:
     res["check"] = report
     res["loss_conventions"] = loss_conventions()
     disc = []
+    why = explain_discrepancies(report)
     for d in report.discrepancies():
-        d["why"] = EXPLAIN.get(d["quantity"], "") or d.get("reason", "")
+        d["why"] = why.get(d["quantity"], "") or d.get("reason", "")
         disc.append(d)
     conv = res["loss_conventions"]
     fits = [c for c in conv if c["in [0, 1]"]]
@@ -270,7 +335,7 @@ def shared_2221_004(out_dir=None) -> dict:
             "computed": "L = 1/2 (y - y_pred)^2, from the first slide's 1/2",
             "from_own_line": None,
             "line": "we calculate loss function Using MSE or Cross entropy",
-            "why": "dL/dz = 0.249 fixes the target only once the loss is chosen: "
+            "why": f"dL/dz = {PRINTED['dL/dz'][0]} fixes the target only once the loss is chosen: "
             + "; ".join(f"{c['loss']}: y = {c['y']:.3g}" for c in conv)
             + f". A target in [0, 1] exists under {len(fits)} of them ("
             + ", ".join(c["loss"] for c in fits)
@@ -291,14 +356,15 @@ def shared_2221_004(out_dir=None) -> dict:
     res["discrepancies"] = disc
     alt_h12 = alt["dL/dh12"]
     res["notes"] = [
-        f"w4 is fitted to h21 = 0.158 with the correct a11 = {_sig(0.023):.4f}; with the "
-        f"lecture's a11 = 0.494 it would be {W4_LECTURE:.4f}, and dL/dh12 would be "
-        f"{alt_h12.computed:.3g} instead of {report['dL/dh12'].computed:.3g}. "
+        f"w4 is fitted to h21 = {PRINTED['h21'][0]} with the correct a11 = "
+        f"{fmt.num(_sig(_p('h11')), 4)}; with the lecture's a11 = {PRINTED['a11'][0]} it would "
+        f"be {fmt.num(W4_LECTURE, 4)}, and dL/dh12 would be {_g(alt_h12.computed)} instead of "
+        f"{_g(report['dL/dh12'].computed)}. "
         + (
             f"Verdicts that change with that choice: {', '.join(depends)}."
             if depends
             else "No verdict changes with that choice."
         ),
         "x1 and x2 get gradients (dL/dx1, dL/dx2) as inputs; they are not parameters.",
-    ]
+    ] + res["notes"]
     return res
