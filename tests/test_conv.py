@@ -552,3 +552,26 @@ def test_explain_and_trace_a_conv_graph_before_and_after_backward(rng) -> None:
     np.testing.assert_allclose(before.total, w.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(bp.trace(loss).gradients["w2"], w2.grad.numpy(), rtol=1e-12)
     assert "conv_transpose2d" in bp.to_dot(loss)
+
+
+def test_max_pool_takes_integers_and_avg_pool_refuses_them_as_torch():
+    x = np.arange(2 * 36, dtype=np.int32).reshape(1, 2, 6, 6) % 7
+    for kw in ({}, {"padding": 1}, {"stride": 1}):
+        got = BF.max_pool2d(bp.tensor(x), 3, **kw)
+        want = TF.max_pool2d(torch.tensor(x), 3, **kw)
+        assert got.dtype == bp.int32
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    v, i = BF.max_pool2d(bp.tensor(x), 2, return_indices=True)
+    tv, ti = TF.max_pool2d(torch.tensor(x), 2, return_indices=True)
+    np.testing.assert_array_equal(i.numpy(), ti.numpy())
+    with pytest.raises(RuntimeError, match="avg pooling is not implemented for int32"):
+        BF.avg_pool2d(bp.tensor(x), 2)
+
+
+def test_linear_interpolation_of_an_integer_image_stays_integer():
+    x = (np.arange(2 * 3 * 8 * 8) % 251).astype(np.uint8).reshape(2, 3, 8, 8)
+    got = BF.interpolate(bp.tensor(x), size=(5, 11), mode="bilinear")
+    want = TF.interpolate(torch.tensor(x), size=(5, 11), mode="bilinear")
+    assert got.dtype == bp.uint8 and got.shape == tuple(want.shape)
+    # PyTorch's uint8 kernel rounds in fixed point: within one grey level of ours
+    assert np.abs(got.numpy().astype(int) - want.numpy().astype(int)).max() <= 1

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import ops
 from .. import random as _random
+from ..autograd import OpError
 from ..ops.conv import (  # noqa: F401  (convolution, pooling, im2col: primitives with rules)
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -623,10 +624,15 @@ def interpolate(
             x = x[(slice(None),) * (2 + d) + (idx,)]
         return x
     if mode in linear_modes:
+        kind = x._data.dtype
+        if kind.kind != "f":  # images of integers: interpolate in float32, round back
+            x = x.float()
         for d, (n, o, sf) in enumerate(zip(spatial, out, sfs)):
             m = _linear_matrix(n, o, sf, bool(align_corners), x._data.dtype)
             x = ops.matmul(x.movedim(2 + d, -1), Tensor._wrap(np.ascontiguousarray(m.T)))
             x = x.movedim(-1, 2 + d)
+        if kind.kind != "f":
+            x = x.round().to(kind)
         return x
     if mode == "area":
         return [adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d][nd - 1](input, out)
@@ -674,7 +680,7 @@ def scaled_dot_product_attention(
     n_q, n_k = query.shape[-2], key.shape[-2]
     if is_causal:
         if attn_mask is not None:
-            raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
+            raise OpError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
         attn_mask = Tensor._wrap(np.tril(np.ones((n_q, n_k), dtype=bool)))
     if attn_mask is not None:
         mask = attn_mask if isinstance(attn_mask, Tensor) else Tensor(attn_mask)

@@ -355,6 +355,11 @@ class Col2im(Function):
 # ---------------------------------------------------------------------------- pooling
 
 
+def _lowest(dtype):
+    """The padding max pooling never picks: -inf, or an integer type's smallest value."""
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min if dtype.kind in "iu" else False
+
+
 class Pool(Function):
     """The maximum (``mode="max"``) or the sum divided by ``divisor`` (``mode="avg"``) of each
     output's window; ``tables[d][o, k]`` is the input position, along spatial dim ``d``, of
@@ -369,13 +374,14 @@ class Pool(Function):
 
     def forward(self, x, tables, mode, divisor, window=None):
         self.tables, self.mode, self.divisor, self.window = tables, mode, divisor, window
-        if x.dtype.kind != "f":
-            raise TypeError(f"expected a floating-point input, got {x.dtype}")
+        if x.dtype.kind not in "fiub" or (mode != "max" and x.dtype.kind != "f"):
+            # as PyTorch: max pooling takes integers too (no gradient), averaging does not
+            raise TypeError(f"{mode} pooling is not implemented for {x.dtype} input")
         nd = len(tables)
         self.shape = x.shape
         if mode == "max" and window is not None:
             return self._strided_max(x, *window)
-        fill = -np.inf if mode == "max" else 0
+        fill = _lowest(x.dtype) if mode == "max" else 0
         xp = np.pad(x, [(0, 0), (0, 0)] + [(0, 1)] * nd, constant_values=fill)
         win = xp[(slice(None), slice(None)) + self._index()]  # (N, C, *out, *k)
         out = tuple(t.shape[0] for t in tables)
@@ -403,7 +409,7 @@ class Pool(Function):
             (p, max(0, (o - 1) * s + d * (k - 1) + 1 - n - p))
             for n, o, k, s, p, d in zip(spatial, out, kernel, stride, padding, dilation)
         ]
-        xp = np.pad(x, [(0, 0), (0, 0)] + widths, constant_values=-np.inf)
+        xp = np.pad(x, [(0, 0), (0, 0)] + widths, constant_values=_lowest(x.dtype))
         best = arg = None
         for j, pos in enumerate(np.ndindex(*kernel)):
             sl = tuple(
