@@ -198,7 +198,7 @@ def where(condition, a=None, b=None) -> Tensor:
 
 def clip(a, min=None, max=None) -> Tensor:  # noqa: A002
     if min is None and max is None:
-        raise ValueError("clip: at least one of min and max must be given")
+        raise OpError("clip: at least one of min and max must be given")
     return Clip.apply((a,), _weak(min), _weak(max))
 
 

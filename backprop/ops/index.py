@@ -21,7 +21,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..autograd import Function, mode
+from ..autograd import Function, OpError, mode
 from ..tensor import Tensor
 from .unary import _t
 
@@ -287,7 +287,7 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self=Tru
     "amax" or "amin"; ``include_self=False`` leaves ``input``'s values out where written."""
     input = _t(input)
     if reduce not in ScatterReduce._START:
-        raise ValueError(
+        raise OpError(
             f"scatter_reduce: reduce must be one of sum, prod, mean, amax, amin, not {reduce!r}"
         )
     dim = _dim(dim, input._data.ndim, "scatter_reduce")

@@ -17,10 +17,15 @@ import math
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, OpError
 from ..tensor import Tensor
 from .index import _dim, _index_array, index_select
 from .unary import _t
+
+
+class _PadModeError(ValueError, NotImplementedError):
+    """An unknown pad mode: PyTorch raises NotImplementedError."""
+
 
 # ---------------------------------------------------------------------------- primitives
 
@@ -148,13 +153,13 @@ def roll(input, shifts, dims=None) -> Tensor:
         if not isinstance(shifts, int):
             shifts = tuple(shifts)
             if len(shifts) != 1:
-                raise ValueError("roll: give dims when shifting by more than one amount")
+                raise OpError("roll: give dims when shifting by more than one amount")
             shifts = shifts[0]
         return Roll.apply((input,), int(shifts), None)
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     dims = _dims_of(dims, input._data.ndim, "roll")
     if len(shifts) != len(dims):
-        raise ValueError(f"roll: {len(shifts)} shifts for {len(dims)} dims")
+        raise OpError(f"roll: {len(shifts)} shifts for {len(dims)} dims")
     return Roll.apply((input,), shifts, dims)
 
 
@@ -227,7 +232,7 @@ def pad(input, pad, mode: str = "constant", value=None) -> Tensor:
             f"{input._data.ndim} dims"
         )
     if mode not in _PAD_MODES:
-        raise ValueError(f"pad: mode must be one of {', '.join(_PAD_MODES)}, not {mode!r}")
+        raise _PadModeError(f"pad: mode must be one of {', '.join(_PAD_MODES)}, not {mode!r}")
     shape = input._data.shape
     crop = [slice(None)] * len(shape)
     widths = [(0, 0)] * len(shape)
