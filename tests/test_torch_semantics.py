@@ -74,3 +74,66 @@ def test_error_types_as_torch(fn, exc):
         fn(torch, torch.tensor(data))
     with pytest.raises(exc):
         fn(bp, bp.tensor(data))
+
+
+# ---------------------------------------------------------------------------- indexing
+
+_I = [0, 2, 2, -1]  # repeated and negative
+_M = np.array([True, False, True])
+
+
+def _index_table(T):
+    """Index expressions built with the library ``T`` (torch or backprop) for index tensors."""
+    it = T.tensor([0, 2, 2, -1])
+    return [
+        (1, slice(None), [0, 2]),  # an int and an index list separated by a slice
+        (0, slice(None), slice(1, 3), [1, 0]),
+        (slice(None), [0, 1], slice(None), [1, 2]),  # separated: indexed dims go first
+        ([0, 1], [1, 2]),  # adjacent: they keep their place
+        (slice(None), [0, 1], [1, 2]),
+        (slice(None), [[0, 1], [2, 0]], 1),
+        (Ellipsis, None),
+        (None, Ellipsis, 1),
+        (Ellipsis, [1, 0]),
+        (slice(None), _M),  # a bool mask with slices
+        (1, _M, slice(None, None, 2)),
+        (slice(None), it),  # an index tensor of the library's own type
+        (it,),
+        (-1, slice(None), -2),
+        _I,
+        (slice(None), None, _I, slice(1, None)),
+        (0, slice(None), it, None),
+    ]
+
+
+_TABLE_LEN = len(_index_table(bp))
+
+
+@pytest.mark.parametrize("k", range(_TABLE_LEN))
+def test_getitem_matches_torch_with_grads(k):
+    x = np.random.default_rng(k).standard_normal((3, 3, 4, 5))
+    tx = torch.tensor(x, requires_grad=True)
+    bx = bp.tensor(x, requires_grad=True)
+    tout = tx[_index_table(torch)[k]]
+    bout = bx[_index_table(bp)[k]]
+    _same(bout, tout)
+    w = np.random.default_rng(99).standard_normal(tuple(tout.shape))
+    (tout * torch.tensor(w)).sum().backward()
+    (bout * bp.tensor(w)).sum().backward()
+    _same(bx.grad, tx.grad)  # repeated indices accumulate
+
+
+@pytest.mark.parametrize("k", range(_TABLE_LEN))
+def test_setitem_matches_torch(k):
+    x = np.random.default_rng(k).standard_normal((3, 3, 4, 5))
+    tx, bx = torch.tensor(x), bp.tensor(x)
+    shape = tuple(tx[_index_table(torch)[k]].shape)
+    v = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+    if k == 14 or k == 15 or k == 12:  # repeated indices: the written value is unspecified
+        v = np.full(shape, 7.0)
+    tx[_index_table(torch)[k]] = torch.tensor(v)
+    bx[_index_table(bp)[k]] = bp.tensor(v)
+    _same(bx, tx)
+    tx[_index_table(torch)[k]] = 3.5
+    bx[_index_table(bp)[k]] = 3.5
+    _same(bx, tx)

@@ -90,6 +90,7 @@ from .shape import (  # noqa: F401  (re-exported: ops.Tanh, ops.Linear, ...)
     Reshape,
     Stack,
     _is_advanced,
+    torch_index_steps,
 )
 
 # ---------------------------------------------------------------------------- functional API
@@ -336,13 +337,10 @@ def unsqueeze(a, dim: int) -> Tensor:
 
 
 def getitem(a, index) -> Tensor:
-    if isinstance(index, Tensor):
-        index = index._data
-    elif isinstance(index, tuple):
-        index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
-    elif isinstance(index, list):
-        index = np.asarray(index)
-    return Index.apply((a,), index)
+    """``a[index]`` with PyTorch's rules (see ``shape.torch_index_steps``)."""
+    for step in torch_index_steps(index):
+        a = Index.apply((a,), step)
+    return a
 
 
 def cat(tensors, dim: int = 0) -> Tensor:
