@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import random as _random
+from .autograd import OpError
 from .device import place
 from .tensor import Tensor, _resolve_dtype, _to_array, get_default_dtype, tensor  # noqa: F401
 
@@ -165,6 +166,8 @@ def linspace(
 ) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end)]
+    if dtype is not None and _dt(dtype) == np.bool_:
+        raise OpError("linspace: not implemented for bool (as in PyTorch)")
     arr = np.linspace(vals[0], vals[1], int(steps), dtype=np.float64).astype(_dt(dtype))
     return _factory(arr, requires_grad, None, device)
 

@@ -137,3 +137,77 @@ def test_setitem_matches_torch(k):
     tx[_index_table(torch)[k]] = 3.5
     bx[_index_table(bp)[k]] = 3.5
     _same(bx, tx)
+
+
+# ---------------------------------------------------------------------------- op edge cases
+
+
+def _both(fn, *arrays, grad=True):
+    """``fn(lib, *tensors)`` with torch and backprop (float64): values and input gradients."""
+    ts = [torch.tensor(a, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
+    bs = [bp.tensor(a, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
+    tout, bout = fn(torch, *ts), fn(bp, *bs)
+    _same(bout, tout)
+    if grad and tout.requires_grad:
+        tout.sum().backward()
+        bout.sum().backward()
+        for b, t in zip(bs, ts):
+            if t.grad is not None:
+                _same(b.grad, t.grad)
+
+
+X = np.random.default_rng(0).standard_normal((1, 2, 5, 5))
+
+
+@pytest.mark.parametrize(
+    "pads, mode",
+    [
+        ((-1, 2, 2, -1), "reflect"),
+        ((3, -3, 0, -3), "reflect"),
+        ((0, 0, 0, -5), "reflect"),
+        ((3, -5, 1, -5), "replicate"),
+        ((1, -2, 2, -1), "circular"),
+        ((-2, 1, 0, 0), "circular"),
+        ((2, 2, 1, 1), "reflect"),
+    ],
+)
+def test_pad_negative_widths_as_torch(pads, mode):
+    _both(lambda m, x: m.nn.functional.pad(x, pads, mode=mode), X)
+
+
+@pytest.mark.parametrize("dim, correction", [((0, 3), 1), ((0, 3), 5), ((1, 3), 0), (2, 5)])
+def test_var_std_with_nothing_left_after_correction(dim, correction):
+    x = np.random.default_rng(1).standard_normal((1, 2, 5, 1))
+    with np.errstate(all="ignore"):
+        _both(lambda m, x: x.var(dim=dim, correction=correction), x, grad=False)
+        _both(lambda m, x: x.std(axis=dim, correction=correction), x, grad=correction != 5)
+
+
+def test_scatter_reads_src_only_where_index_is():
+    idx = np.random.default_rng(2).integers(0, 4, (3, 4, 5))
+    src = np.random.default_rng(3).standard_normal((4, 5, 6))
+    x = np.random.default_rng(4).standard_normal((4, 5, 6))
+    for dim in (0, 1, -1):  # (torch's backward refuses a src larger than the index)
+        _both(lambda m, x, s, dim=dim: x.scatter(dim, m.tensor(idx), s), x, src, grad=False)
+        _both(
+            lambda m, x, s, dim=dim: x.scatter_reduce(dim, m.tensor(idx), s, "prod"),
+            x,
+            src,
+            grad=False,
+        )
+    with pytest.raises(RuntimeError):
+        bp.tensor(x).half().scatter(1, bp.tensor(idx), bp.tensor(src))
+
+
+def test_small_api_as_torch():
+    x = np.random.default_rng(5).standard_normal((2, 3, 4)).astype(np.float32)
+    _both(lambda m, x: x.view(m.int32), x, grad=False)
+    _both(lambda m, x: m.nn.functional.normalize(x, p=0), x)
+    _both(lambda m, x: m.stack(m.std_mean(x, axis=(1, 2))), x)
+    for name in ("all", "any", "amax", "argmax", "var", "cumsum"):
+        _both(lambda m, x, name=name: getattr(x, name)(axis=1), x, grad=False)
+    with pytest.raises(RuntimeError):
+        bp.linspace(0, 1, 3, dtype=bp.bool)
+    _same(
+        bp.tensor(x)[1, (2, 1, 0), None, (0, 1, 3)], torch.tensor(x)[1, (2, 1, 0), None, (0, 1, 3)]
+    )

@@ -122,6 +122,7 @@ def torch_index_steps(index) -> list:
         if isinstance(index, list):
             index = np.asarray(index)
         return [index]
+    index = tuple(np.asarray(i) if isinstance(i, tuple) else i for i in index)  # (2, 1, 0)
     arrays = [isinstance(i, (list, np.ndarray)) or backend.is_array(i) for i in index]
     if not any(arrays) or not any(_is_int(i) for i in index):
         return [index]
