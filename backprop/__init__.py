@@ -56,6 +56,7 @@ from .factories import (
     full_like,
     linspace,
     logspace,
+    normal,
     ones,
     ones_like,
     rand,
