@@ -56,6 +56,7 @@ from .factories import (
     full_like,
     linspace,
     logspace,
+    normal,
     ones,
     ones_like,
     rand,
@@ -310,3 +311,16 @@ def is_floating_point(t) -> bool:
 
 def numel(t) -> int:
     return t.numel()
+
+
+def _alias_axis_kwargs() -> None:
+    """``bp.std(x, axis=1)`` as ``torch.std``: NumPy's names accepted for dim/keepdim."""
+    from .ops import AXIS_ALIASED, axis_alias
+
+    g = globals()
+    for name in AXIS_ALIASED:
+        if callable(g.get(name)):
+            g[name] = axis_alias(g[name])
+
+
+_alias_axis_kwargs()

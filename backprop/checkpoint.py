@@ -235,6 +235,7 @@ def save_checkpoint(
         if not isinstance(key, str):
             raise TypeError(f"model_state keys must be strings, got {key!r}")
         # Not np.ascontiguousarray: it turns 0-d arrays (counters, scalars) into shape (1,).
+        value = getattr(value, "_data", value)  # a state_dict() holds tensors
         model_arrays[key] = np.asarray(to_numpy(value), order="C")
     optim_arrays: dict[str, np.ndarray] = {}
     skeleton = None if optim_state is None else _flatten(optim_state, "", optim_arrays)

@@ -3,7 +3,7 @@ PyTorch's signatures (``dtype=``, ``device=``, ``requires_grad=``).
 
 >>> import backprop as bp
 >>> bp.arange(5.5, 10.5, 2.5)
-tensor([5.5, 8. ])
+tensor([5.5000, 8.0000])
 >>> bp.linspace(0, 1, 3).dtype
 dtype('float32')
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import random as _random
+from .autograd import OpError
 from .device import place
 from .tensor import Tensor, _resolve_dtype, _to_array, get_default_dtype, tensor  # noqa: F401
 
@@ -165,6 +166,8 @@ def linspace(
 ) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end)]
+    if dtype is not None and _dt(dtype) == np.bool_:
+        raise OpError("linspace: not implemented for bool (as in PyTorch)")
     arr = np.linspace(vals[0], vals[1], int(steps), dtype=np.float64).astype(_dt(dtype))
     return _factory(arr, requires_grad, None, device)
 
@@ -188,6 +191,31 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None, n
     rng = generator or _random.default_generator()
     arr = rng.standard_normal(_shape(size)).astype(_dt(dtype))
     return _factory(arr, requires_grad, name, device)
+
+
+def normal(
+    mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False
+):
+    """Samples of N(mean, std^2): ``mean``/``std`` numbers with ``size``, or tensors (the
+    samples take their broadcast shape and dtype), as ``torch.normal``. No gradient flows to
+    ``mean`` or ``std`` (PyTorch's has none either)."""
+    rng = generator or _random.default_generator()
+    tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
+    m = mean._data if isinstance(mean, Tensor) else mean
+    s = std._data if isinstance(std, Tensor) else std
+    if tensors:
+        if size is not None:
+            raise TypeError("normal: give size only with number mean and std")
+        shape = np.broadcast_shapes(*(np.shape(v) for v in (m, s)))
+        dt = np.result_type(*(t._data.dtype for t in tensors)) if dtype is None else _dt(dtype)
+    else:
+        if size is None:
+            raise TypeError("normal: give size with number mean and std")
+        shape, dt = _shape((size,)), _dt(dtype)
+    if np.any(np.asarray(s) < 0):
+        raise RuntimeError("normal: std must be >= 0")
+    arr = (np.asarray(m) + np.asarray(s) * rng.standard_normal(shape)).astype(dt)
+    return _factory(arr, requires_grad, None, device)
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None, name=None):

@@ -191,11 +191,13 @@ class InplaceMixin:
                 "setitem: in-place assignment to a tensor that requires grad would corrupt "
                 "its graph; do it under bp.no_grad() or on .data"
             )
-        if isinstance(index, Tensor):
-            index = index._data
-        elif isinstance(index, tuple):
-            index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
-        self._data[index] = value._data if isinstance(value, Tensor) else value
+        from .ops.shape import torch_index_steps
+
+        *views, last = torch_index_steps(index)
+        target = self._data
+        for step in views:  # basic indices: views of the array
+            target = target[step]
+        target[last] = value._data if isinstance(value, Tensor) else value
         self._bump()
 
 

@@ -119,6 +119,34 @@ def _check_numeric(dtype, data: Any) -> None:
         )
 
 
+def _torch_float_formatter(arr):
+    """NumPy formatter for floats printed as PyTorch prints them: ``1.`` when every value is
+    a whole number, else 4 decimals (``1.5000``), or ``1.0000e+05`` when the finite values span
+    more than 1000x, exceed 1e8 or go below 1e-4; all right-aligned to one width."""
+    if arr.dtype.kind != "f" or arr.size == 0:
+        return None
+    finite = np.abs(arr[np.isfinite(arr)]).astype(np.float64)
+    nonzero = finite[finite != 0]
+    if finite.size and np.all(np.ceil(finite) == finite):  # whole numbers
+        sci = nonzero.size and (nonzero.max() / nonzero.min() > 1000 or nonzero.max() > 1e8)
+
+        def fmt(v):
+            return f"{v:.4e}" if sci else f"{v:.0f}."
+    else:
+        sci = nonzero.size and (
+            nonzero.max() / nonzero.min() > 1000 or nonzero.max() > 1e8 or nonzero.min() < 1e-4
+        )
+
+        def fmt(v):
+            return f"{v:.4e}" if sci else f"{v:.4f}"
+
+    def one(v):
+        return fmt(v) if np.isfinite(v) else str(float(v))
+
+    width = max(len(one(v)) for v in arr.reshape(-1)[:2000])
+    return {"float_kind": lambda v: one(v).rjust(width)}
+
+
 class Tensor(InplaceMixin):
     """An N-d array (``data``), its gradient (``grad``) and the op that produced it (``_ctx``).
 
@@ -305,10 +333,13 @@ class Tensor(InplaceMixin):
         return int(self.item())
 
     def __format__(self, spec: str) -> str:
-        """``f"{loss:.4f}"`` formats a 0-d tensor's number, as in PyTorch."""
+        """``f"{loss:.4f}"`` formats a 0-d tensor's number, as in PyTorch; other tensors take
+        no format spec (``f"{t}"`` is ``repr(t)``)."""
         if self._data.ndim == 0:
             return format(self.item(), spec)
-        return format(repr(self), spec)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return repr(self)
 
     def __int__(self) -> int:
         return int(self.item())
@@ -322,8 +353,13 @@ class Tensor(InplaceMixin):
         return bool(self.item())
 
     def __repr__(self) -> str:
+        arr = backend.to_numpy(self._data)
         body = np.array2string(
-            backend.to_numpy(self._data), separator=", ", prefix="tensor(", precision=4
+            arr,
+            separator=", ",
+            prefix="tensor(",
+            precision=4,
+            formatter=_torch_float_formatter(arr),
         )
         extra = []
         if self._data.dtype != _default_dtype and self._data.dtype.kind in "fc":

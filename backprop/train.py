@@ -343,7 +343,7 @@ def fit(
                 hist.best_val_loss, hist.best_epoch, stale = watched, epoch, 0
                 if restore_best:  # copies: state_dict() shares the parameters' memory
                     best.clear()
-                    best.update({k: v.copy() for k, v in model.state_dict().items()})
+                    best.update({k: v.clone() for k, v in model.state_dict().items()})
             else:
                 stale += 1
             if not math.isfinite(hist.train_loss[-1]):

@@ -93,7 +93,7 @@ def test_linear_and_sequential_match_torch_and_share_state_dicts():
     assert {k: v.shape for k, v in state.items()} == {
         k: tuple(v.shape) for k, v in theirs.state_dict().items()
     }
-    theirs.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in state.items()})
     x, tx = both(X)
     y, ty = ours(x), theirs(tx)
     close(y, ty)

@@ -14,7 +14,7 @@ def twin_models(seed=0):
     ours = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2)).double()
     theirs = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2))
     theirs = theirs.double()
-    theirs.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
     rng = np.random.default_rng(seed)
     X, Y = rng.normal(size=(16, 3)), rng.normal(size=(16, 2))
     return ours, theirs, X, Y

@@ -73,7 +73,7 @@ def test_same_loss_curve_as_torch_float64():
         torch.nn.ELU(),
         torch.nn.Linear(8, 3),
     ).double()
-    theirs.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
     hist = fit(
         ours,
         nn.CrossEntropyLoss(),

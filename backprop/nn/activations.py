@@ -103,10 +103,12 @@ class PReLU(Module):
     """Leaky ReLU with a learned slope ``weight`` (one, or one per channel), starting at
     ``init``. Its state_dict key is ``weight``, as in PyTorch."""
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None):
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
         super().__init__()
         self.num_parameters = num_parameters
         self.weight = Parameter(np.full(num_parameters, init, dtype or get_default_dtype()))
+        if device is not None:
+            self.to(device)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.prelu(input, self.weight)

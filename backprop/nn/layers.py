@@ -32,7 +32,9 @@ class Linear(Module):
     (2, 3)
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None
+    ):
         super().__init__()
         self.in_features, self.out_features = int(in_features), int(out_features)
         dt = dtype or get_default_dtype()
@@ -42,6 +44,8 @@ class Linear(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        if device is not None:
+            self.to(device)
 
     def reset_parameters(self) -> None:
         bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
@@ -187,6 +191,8 @@ class Embedding(Module):
             if tuple(_weight.shape) != (self.num_embeddings, self.embedding_dim):
                 raise ValueError("Embedding: _weight's shape does not match the table's")
             self.weight = Parameter(_weight, requires_grad=not _freeze)
+        if device is not None:  # PyTorch's device= (validated; placed there)
+            self.to(device)
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
+from ..autograd import OpError
 from ..tensor import Tensor
 
 __all__ = [
@@ -61,7 +62,7 @@ def _target(target, like: Tensor) -> Tensor:
 
 def _check_same_shape(name: str, input: Tensor, target: Tensor) -> None:
     if input.shape != target.shape:
-        raise ValueError(
+        raise OpError(
             f"{name}: input has shape {tuple(input.shape)} but target has shape "
             f"{tuple(target.shape)}; they must match (reshape one, e.g. target.reshape(-1, 1))"
         )

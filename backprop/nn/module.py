@@ -293,9 +293,10 @@ class Module:
 
     def state_dict(
         self, *args, destination=None, prefix: str = "", keep_vars: bool = False
-    ) -> OrderedDict[str, np.ndarray]:
-        """Parameters and buffers by dotted name as NumPy arrays (sharing memory, as PyTorch's
-        tensors do). The keys and shapes are PyTorch's, so weights move between the two:
+    ) -> OrderedDict[str, Tensor]:
+        """Parameters and buffers by dotted name as tensors detached from the graph and sharing
+        memory with the module's (as PyTorch's; ``keep_vars=True`` gives the parameters
+        themselves). The keys and shapes are PyTorch's, so weights move between the two:
 
         >>> import backprop as bp
         >>> sorted(bp.nn.Sequential(bp.nn.Linear(4, 3), bp.nn.ReLU()).state_dict())
@@ -307,7 +308,7 @@ class Module:
             keep_vars = args[2] if len(args) > 2 else keep_vars
         out = OrderedDict() if destination is None else destination
         for name, t in self._state_items():
-            out[prefix + name] = t if keep_vars else t._data
+            out[prefix + name] = t if keep_vars else t.detach()
         return out
 
     def load_state_dict(

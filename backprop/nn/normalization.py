@@ -54,6 +54,8 @@ class LayerNorm(Module):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
+        if device is not None:  # PyTorch's device= (validated; placed there)
+            self.to(device)
 
     def reset_parameters(self) -> None:
         if self.weight is not None:
@@ -101,6 +103,8 @@ class _BatchNorm(Module):
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
+        if device is not None:  # PyTorch's device= (validated; placed there)
+            self.to(device)
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:

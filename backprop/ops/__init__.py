@@ -91,6 +91,7 @@ from .shape import (  # noqa: F401  (re-exported: ops.Tanh, ops.Linear, ...)
     Reshape,
     Stack,
     _is_advanced,
+    torch_index_steps,
 )
 
 # ---------------------------------------------------------------------------- functional API
@@ -199,7 +200,7 @@ def where(condition, a=None, b=None) -> Tensor:
 
 def clip(a, min=None, max=None) -> Tensor:  # noqa: A002
     if min is None and max is None:
-        raise ValueError("clip: at least one of min and max must be given")
+        raise OpError("clip: at least one of min and max must be given")
     return Clip.apply((a,), _weak(min), _weak(max))
 
 
@@ -264,6 +265,23 @@ def reshape(a, *shape) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     return Reshape.apply((a,), shape)
+
+
+def view(a, *shape) -> Tensor:
+    """``a.view(shape)`` is ``reshape``; ``a.view(dtype)`` reinterprets the bytes as another
+    dtype of the same size (PyTorch's bit cast; no gradient)."""
+    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int, np.integer, Tensor)):
+        from ..tensor import _resolve_dtype
+
+        dt = _resolve_dtype(shape[0])
+        data = _t(a)._data
+        if dt.itemsize != data.dtype.itemsize:
+            raise OpError(
+                f"view: dtype {dt} has {dt.itemsize} bytes per element but the tensor's "
+                f"{data.dtype} has {data.dtype.itemsize}; they must match"
+            )
+        return Tensor._wrap(np.ascontiguousarray(data).view(dt))
+    return reshape(a, *shape)
 
 
 def permute(a, *dims) -> Tensor:
@@ -337,13 +355,10 @@ def unsqueeze(a, dim: int) -> Tensor:
 
 
 def getitem(a, index) -> Tensor:
-    if isinstance(index, Tensor):
-        index = index._data
-    elif isinstance(index, tuple):
-        index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
-    elif isinstance(index, list):
-        index = np.asarray(index)
-    return Index.apply((a,), index)
+    """``a[index]`` with PyTorch's rules (see ``shape.torch_index_steps``)."""
+    for step in torch_index_steps(index):
+        a = Index.apply((a,), step)
+    return a
 
 
 def cat(tensors, dim: int = 0) -> Tensor:
@@ -377,7 +392,16 @@ def var(a, dim=None, keepdim=False, *, correction=None, unbiased=None) -> Tensor
     dims = _dims(dim, a._data.ndim, "var")
     n = a._data.size if dims is None else int(np.prod([a._data.shape[d] for d in dims]))
     centred = a - mean(a, dims, keepdim=True)
-    return sum(centred * centred, dims, keepdim) / builtins.max(n - correction, 1)
+    total = sum(centred * centred, dims, keepdim)
+    if n - correction > 0:
+        return total / (n - correction)
+    # PyTorch's value divides by max(0, n - correction) (inf, or nan for 0/0) while its
+    # gradient divides by n - correction itself; a detached term gives the value.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = total / float(n - correction)
+        if n - correction < 0:
+            out = out + (total.detach() / 0.0 - out.detach())
+    return out
 
 
 def std(a, dim=None, keepdim=False, *, correction=None, unbiased=None) -> Tensor:
@@ -393,6 +417,8 @@ def norm(a, p="fro", dim=None, keepdim=False, dtype=None) -> Tensor:
         return SqrtAtZero.apply((sum(a * a, dim, keepdim),))
     if p == 1:
         return sum(abs(a), dim, keepdim)
+    if p == 0:  # the count of nonzeros; its gradient is 0 (kept in the graph, as PyTorch's)
+        return sum(a * 0 + (a != 0).to(a.dtype), dim, keepdim)
     if p in (float("inf"), "inf"):
         return amax(abs(a), dim, keepdim)
     if p in (float("-inf"), "-inf"):
@@ -502,6 +528,30 @@ def equal(input, other) -> bool:  # noqa: A002
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
+# Ops where PyTorch also takes NumPy's names ``axis=`` for ``dim=`` and ``keepdims=`` for
+# ``keepdim=`` (those not listed take them in their own signature).
+AXIS_ALIASED = (
+    "all any amax amin argmax argmin std var std_mean var_mean median nanmedian nansum "
+    "nanmean count_nonzero squeeze unsqueeze cumsum cumprod logcumsumexp softmax log_softmax "
+    "flip logsumexp"
+).split()
+
+
+def axis_alias(fn):
+    """``fn`` also taking ``axis=`` for ``dim=`` and ``keepdims=`` for ``keepdim=``."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if "axis" in kwargs:
+            kwargs["dim"] = kwargs.pop("axis")
+        if "keepdims" in kwargs:
+            kwargs["keepdim"] = kwargs.pop("keepdims")
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def bind_tensor_methods(cls) -> None:
     """Attach the operators and methods to ``Tensor`` (done once, by tensor.py)."""
     methods = {
@@ -562,7 +612,7 @@ def bind_tensor_methods(cls) -> None:
         "amax": amax,
         "amin": amin,
         "reshape": reshape,
-        "view": reshape,
+        "view": view,
         "permute": permute,
         "transpose": transpose,
         "expand": expand,
@@ -590,6 +640,9 @@ def bind_tensor_methods(cls) -> None:
         products.METHODS,
     ):
         methods.update(table)
+    for k in AXIS_ALIASED:
+        if k in methods:
+            methods[k] = axis_alias(methods[k])
     for k, v in methods.items():
         setattr(cls, k, v)
     cls.T = property(_T)

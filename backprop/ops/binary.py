@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, OpError
+from ..dtypes import promote_args
 from ..tensor import Tensor
 from .unary import _floating, _t
 
@@ -42,6 +43,7 @@ class Fmod(Function):
 
     name = "fmod"
     formulas = ("d fmod(a,b)/da = 1", "d fmod(a,b)/db = -trunc(a/b)")
+    promote = promote_args
     _quotient = staticmethod(np.trunc)
     _f = staticmethod(np.fmod)
 
@@ -205,15 +207,15 @@ def _rremainder(a, b):
 
 def floor_divide(input, other) -> Tensor:
     """``floor(input / other)`` (``//``). Not differentiable in PyTorch, so no graph here."""
-    a = _t(input)._data
-    b = other._data if isinstance(other, Tensor) else other
+    a, b = promote_args([_t(input)._data, other._data if isinstance(other, Tensor) else other])
     with np.errstate(**_QUIET):
         return Tensor._wrap(np.asarray(np.floor_divide(a, b)))
 
 
 def _rfloor_divide(a, b):
+    a, b = promote_args([a._data, b])
     with np.errstate(**_QUIET):
-        return Tensor._wrap(np.asarray(np.floor_divide(b, a._data)))
+        return Tensor._wrap(np.asarray(np.floor_divide(b, a)))
 
 
 def copysign(input, other) -> Tensor:
@@ -251,7 +253,7 @@ def clamp(input, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
     from . import clip
 
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
+        raise OpError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         return ClampTensor.apply((_t(input), min, max))
     return clip(input, min, max)
@@ -262,6 +264,7 @@ class DivRounded(Function):
 
     name = "div"
     formulas = ("d round(a/b)/da = 0", "d round(a/b)/db = 0")
+    promote = promote_args
 
     def forward(self, a, b, mode):
         with np.errstate(**_QUIET):
@@ -279,9 +282,7 @@ class DivRounded(Function):
 
 def div_rounded(input, other, rounding_mode: str) -> Tensor:
     if rounding_mode not in ("trunc", "floor"):
-        raise ValueError(
-            f"div: rounding_mode must be None, 'trunc' or 'floor', not {rounding_mode!r}"
-        )
+        raise OpError(f"div: rounding_mode must be None, 'trunc' or 'floor', not {rounding_mode!r}")
     return DivRounded.apply((_t(input), other), rounding_mode)
 
 
@@ -297,13 +298,19 @@ def clamp_max(input, max) -> Tensor:  # noqa: A002
 # No derivative: each returns a plain tensor with no graph.
 
 
+class _BitsTypeError(TypeError, RuntimeError):
+    """PyTorch raises RuntimeError for bit ops on floats; Python code expects TypeError."""
+
+
 def _no_grad_binary(fn, name: str, bits: bool = False):
-    def op(input, other) -> Tensor:
+    def op(input, other, _swap=False) -> Tensor:
         a = _t(input)._data
         b = other._data if isinstance(other, Tensor) else other
         if bits and (a.dtype.kind == "f" or np.asarray(b).dtype.kind == "f"):
-            raise TypeError(f"{name}: only integer and bool tensors, not floating point")
-        return Tensor._wrap(np.asarray(fn(a, b)))
+            raise _BitsTypeError(f"{name}: only integer and bool tensors, not floating point")
+        if bits:  # PyTorch's promotion: a Python int does not widen an int32 tensor
+            a, b = promote_args([a, b])
+        return Tensor._wrap(np.asarray(fn(b, a) if _swap else fn(a, b)))
 
     op.__name__ = name
     op.__doc__ = f"``{name}`` elementwise (no gradient)."
@@ -312,7 +319,7 @@ def _no_grad_binary(fn, name: str, bits: bool = False):
 
 def _reflected(fn):
     def op(a, b):
-        return fn(_t(b), a)
+        return fn(a, b, _swap=True)
 
     return op
 
@@ -373,6 +380,8 @@ METHODS = {
     "__rxor__": _reflected(bitwise_xor),
     "__lshift__": bitwise_left_shift,
     "__rshift__": bitwise_right_shift,
+    "__rlshift__": _reflected(bitwise_left_shift),
+    "__rrshift__": _reflected(bitwise_right_shift),
     "isclose": isclose,
     "allclose": allclose,
 }

@@ -21,7 +21,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..autograd import Function, mode
+from ..autograd import Function, OpError, mode
 from ..tensor import Tensor
 from .unary import _t
 
@@ -60,6 +60,12 @@ def _crop(a, shape, dim: int):
     return a[tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(shape))]
 
 
+def _crop_src(a, shape):
+    """A scatter's ``src`` cut to the index's shape in every dim (PyTorch reads
+    ``src[i][j][k]`` only where ``index[i][j][k]`` exists)."""
+    return a[tuple(slice(0, n) for n in shape)]
+
+
 def _check_index(idx, shape, dim: int, op: str) -> None:
     if idx.ndim != len(shape):
         raise RuntimeError(
@@ -78,7 +84,7 @@ def _check_index(idx, shape, dim: int, op: str) -> None:
 def _scatter_add_along(shape, dim: int, index, src):
     """Zeros of ``shape`` with ``src`` added at ``_grid(index, dim)`` (repeats accumulate)."""
     out = np.zeros_like(src, shape=shape)
-    np.add.at(out, _grid(index, dim), _crop(src, index.shape, dim))
+    np.add.at(out, _grid(index, dim), _crop_src(src, index.shape))
     return out
 
 
@@ -120,7 +126,7 @@ class Scatter(Function):
         self.dim, self.index, self.src_shape = dim, index, np.shape(src)
         out = a.copy()
         grid = _grid(index, dim)
-        out[grid] = _crop(src, index.shape, dim) if np.ndim(src) else src
+        out[grid] = _crop_src(src, index.shape) if np.ndim(src) else src
         return out
 
     def backward(self, g):
@@ -129,7 +135,7 @@ class Scatter(Function):
         gsrc = None
         if self.needs_grad(1):
             gsrc = np.zeros_like(g, shape=self.src_shape)
-            _crop(gsrc, self.index.shape, self.dim)[...] = np.take_along_axis(
+            _crop_src(gsrc, self.index.shape)[...] = np.take_along_axis(
                 g, self.index, axis=self.dim
             )
         return ga, gsrc
@@ -152,7 +158,7 @@ class ScatterReduce(Function):
     def forward(self, a, src, dim, index, reduce, include_self):
         self.dim, self.index, self.reduce, self.include_self = dim, index, reduce, include_self
         grid = _grid(index, dim)
-        src = _crop(src, index.shape, dim)
+        src = _crop_src(src, index.shape)
         out = a.copy()
         if not include_self:
             start = self._START[reduce]
@@ -196,7 +202,7 @@ class ScatterReduce(Function):
         if not self.include_self:
             ga[grid] = 0
         full = np.zeros_like(g, shape=self.parents[1].shape)
-        _crop(full, index.shape, dim)[...] = gsrc
+        _crop_src(full, index.shape)[...] = gsrc
         return ga, full
 
     def _prod_grads(self, g, a, src, out, grid, take):
@@ -249,9 +255,15 @@ def take_along_dim(input, indices, dim=None) -> Tensor:
     return gather(input.expand(*shape_in), dim, np.broadcast_to(idx, shape_idx))
 
 
-def _src(src, like: Tensor):
-    """A scatter's source: a tensor, or a number in the input's dtype."""
+def _src(src, like: Tensor, op: str = "scatter"):
+    """A scatter's source: a tensor (of the input's dtype, as PyTorch requires), or a number
+    in the input's dtype."""
     if isinstance(src, Tensor):
+        if src._data.dtype != like._data.dtype:
+            raise OpError(
+                f"{op}: src has dtype {src._data.dtype} but the input has "
+                f"{like._data.dtype}; they must be equal (convert one with .to())"
+            )
         return src
     return like._data.dtype.type(src)
 
@@ -287,13 +299,14 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self=Tru
     "amax" or "amin"; ``include_self=False`` leaves ``input``'s values out where written."""
     input = _t(input)
     if reduce not in ScatterReduce._START:
-        raise ValueError(
+        raise OpError(
             f"scatter_reduce: reduce must be one of sum, prod, mean, amax, amin, not {reduce!r}"
         )
     dim = _dim(dim, input._data.ndim, "scatter_reduce")
     idx = _index_array(index, "scatter_reduce")
     _check_index(idx, input._data.shape, dim, "scatter_reduce")
-    return ScatterReduce.apply((input, _t(src)), dim, idx, reduce, bool(include_self))
+    src = _src(_t(src), input, "scatter_reduce")
+    return ScatterReduce.apply((input, src), dim, idx, reduce, bool(include_self))
 
 
 def _in_place(self: Tensor, out: Tensor, op: str) -> Tensor:

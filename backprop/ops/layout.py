@@ -17,10 +17,15 @@ import math
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, OpError
 from ..tensor import Tensor
 from .index import _dim, _index_array, index_select
 from .unary import _t
+
+
+class _PadModeError(ValueError, NotImplementedError):
+    """An unknown pad mode: PyTorch raises NotImplementedError."""
+
 
 # ---------------------------------------------------------------------------- primitives
 
@@ -103,8 +108,30 @@ class Pad(Function):
         if mode == "constant":
             self.map = None
             return np.pad(a, widths, constant_values=value)
-        np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
-        self.map = np.pad(np.arange(a.size).reshape(a.shape), widths, mode=np_mode)
+        # PyTorch's reading: output place j of a dim reads input place j - before of the
+        # whole (uncropped) dim, reflected / clamped / wrapped into it; negative widths crop.
+        self.inner = a.shape
+        axes = []
+        for n, (before, after) in zip(a.shape, widths):
+            i = np.arange(-before, n + after)
+            if mode == "reflect":
+                i = np.abs(i)
+                i = np.where(i > n - 1, 2 * (n - 1) - i, i)
+            elif mode == "replicate":
+                i = np.clip(i, 0, n - 1)
+            else:  # circular wraps within what the negative widths leave
+                lo, hi = builtins.max(-before, 0), n - builtins.max(-after, 0)
+                i = lo + np.mod(i - lo, hi - lo) if hi > lo else i
+            axes.append(i)
+        strides = np.cumprod((a.shape[1:] + (1,))[::-1])[::-1] if a.ndim else ()
+        self.map = (
+            sum(
+                (ax * st).reshape((-1,) + (1,) * (a.ndim - 1 - k))
+                for k, (ax, st) in enumerate(zip(axes, strides))
+            )
+            if a.ndim
+            else np.zeros((), dtype=np.intp)
+        )
         return a.reshape(-1)[self.map]
 
     def backward(self, g):
@@ -148,13 +175,13 @@ def roll(input, shifts, dims=None) -> Tensor:
         if not isinstance(shifts, int):
             shifts = tuple(shifts)
             if len(shifts) != 1:
-                raise ValueError("roll: give dims when shifting by more than one amount")
+                raise OpError("roll: give dims when shifting by more than one amount")
             shifts = shifts[0]
         return Roll.apply((input,), int(shifts), None)
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     dims = _dims_of(dims, input._data.ndim, "roll")
     if len(shifts) != len(dims):
-        raise ValueError(f"roll: {len(shifts)} shifts for {len(dims)} dims")
+        raise OpError(f"roll: {len(shifts)} shifts for {len(dims)} dims")
     return Roll.apply((input,), shifts, dims)
 
 
@@ -227,25 +254,30 @@ def pad(input, pad, mode: str = "constant", value=None) -> Tensor:
             f"{input._data.ndim} dims"
         )
     if mode not in _PAD_MODES:
-        raise ValueError(f"pad: mode must be one of {', '.join(_PAD_MODES)}, not {mode!r}")
+        raise _PadModeError(f"pad: mode must be one of {', '.join(_PAD_MODES)}, not {mode!r}")
     shape = input._data.shape
     crop = [slice(None)] * len(shape)
     widths = [(0, 0)] * len(shape)
     for i in range(len(pad) // 2):
         d = len(shape) - 1 - i
         before, after = pad[2 * i], pad[2 * i + 1]
-        crop[d] = slice(builtins.max(-before, 0), shape[d] - builtins.max(-after, 0))
-        widths[d] = (builtins.max(before, 0), builtins.max(after, 0))
-        kept = shape[d] - builtins.max(-before, 0) - builtins.max(-after, 0)
-        if mode == "reflect" and builtins.max(widths[d]) >= kept:
+        if mode == "constant":
+            crop[d] = slice(builtins.max(-before, 0), shape[d] - builtins.max(-after, 0))
+            widths[d] = (builtins.max(before, 0), builtins.max(after, 0))
+            continue
+        widths[d] = (before, after)  # signed: the modes read the whole dim (as PyTorch)
+        n = shape[d]
+        if n + before + after < 0:
+            raise RuntimeError(f"pad: widths {(before, after)} leave a negative size of dim {d}")
+        if mode == "reflect" and builtins.max(before, after) >= n:
             raise RuntimeError(
-                f"pad: reflect padding ({widths[d]}) must be smaller than the dim's size "
-                f"{kept} (dim {d})"
+                f"pad: reflect padding ({before}, {after}) must be smaller than the dim's size "
+                f"{n} (dim {d})"
             )
-        if mode in ("replicate", "circular") and kept <= 0 and builtins.max(widths[d]) > 0:
+        if mode in ("replicate", "circular") and n <= 0 and builtins.max(before, after) > 0:
             raise RuntimeError(f"pad: {mode} padding of an empty dim {d}")
-        if mode == "circular" and builtins.max(widths[d]) > kept:
-            raise RuntimeError(f"pad: circular padding {widths[d]} is larger than dim {d}")
+        if mode == "circular" and builtins.max(before, after) > n:
+            raise RuntimeError(f"pad: circular padding {(before, after)} is larger than dim {d}")
     fill = 0 if value is None else value
     return Pad.apply((input,), tuple(crop), tuple(widths), mode, fill)
 

@@ -92,3 +92,56 @@ class Stack(Function):
 
     def backward(self, g):
         return tuple(np.moveaxis(g, self.dim, 0))
+
+
+def _plain(i):
+    """An index item with backprop tensors (also inside lists) replaced by their arrays."""
+    data = getattr(i, "_data", None)
+    if data is not None and not isinstance(i, np.ndarray):
+        return data
+    if isinstance(i, list) and any(getattr(j, "_data", None) is not None for j in i):
+        return [_plain(j) for j in i]
+    return i
+
+
+def _is_int(i) -> bool:
+    return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+
+
+def torch_index_steps(index) -> list:
+    """PyTorch's reading of ``index`` as a list of NumPy indices to apply one after another.
+
+    NumPy counts an integer among the advanced indices, so in ``x[1, :, idx]`` the integer and
+    ``idx`` are "separated by a slice" and the indexed dim moves to the front. PyTorch selects
+    the integers first and only then applies ``idx``, which keeps its place. When both integers
+    and index arrays are present, the integers are applied in a first (basic, view) step."""
+    if isinstance(index, tuple):
+        index = tuple(_plain(i) for i in index)
+    else:
+        index = _plain(index)
+        if isinstance(index, list):
+            index = np.asarray(index)
+        return [index]
+    index = tuple(np.asarray(i) if isinstance(i, tuple) else i for i in index)  # (2, 1, 0)
+    arrays = [isinstance(i, (list, np.ndarray)) or backend.is_array(i) for i in index]
+    if not any(arrays) or not any(_is_int(i) for i in index):
+        return [index]
+    first, second = [], []
+    for i, adv in zip(index, arrays):
+        if adv:
+            a = np.asarray(i) if isinstance(i, list) else i
+            width = a.ndim if a.dtype == bool else 1
+            first.extend([slice(None)] * width)
+            second.append(a)
+        elif _is_int(i):
+            first.append(i)
+        elif i is None:
+            first.append(None)
+            second.append(slice(None))
+        elif i is Ellipsis:
+            first.append(Ellipsis)
+            second.append(Ellipsis)
+        else:  # a slice: applied in the first step, kept whole in the second
+            first.append(i)
+            second.append(slice(None))
+    return [tuple(first), tuple(second)]

@@ -10,7 +10,7 @@ does (``bp.sin(bp.arange(3))`` is float32).
 >>> x = bp.tensor([0.0, 1.0], requires_grad=True)
 >>> x.sin().sum().backward()
 >>> x.grad  # cos(x)
-tensor([1.    , 0.5403])
+tensor([1.0000, 0.5403])
 """
 
 from __future__ import annotations
