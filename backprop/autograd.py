@@ -486,6 +486,8 @@ def backward(
     if _queued:  # left over from a backward that raised
         _queued.clear()
     if root._ctx is None:  # backward on a leaf: its gradient with respect to itself
+        if _grad_hooks and id(root) in _grad_hooks:
+            g = _call_grad_hooks(root, g)
         _to_leaf(root, g, is_fresh=False)
         if _leaf_hooks:
             _run_leaf_hooks(root)
@@ -506,6 +508,18 @@ def _run(grads: dict, roots: list, retain_graph: bool, sink, capture=None) -> No
     anomaly = mode.anomaly
     fresh: set[int] = set()  # ids of tensors whose pending gradient array we own
     heap = sorted({id(r): (-r._ctx.seq, r) for r in roots}.values(), key=lambda e: e[0])
+    ghooks = held = None
+    if _grad_hooks:  # Tensor.register_hook: a leaf's gradient is held until the pass ends
+        ghooks, held, leaf_sink = _grad_hooks, {}, sink or _to_leaf
+
+        def sink(p, r, is_fresh):
+            k = id(p)
+            if k in ghooks:
+                prev = held.get(k)
+                held[k] = (p, r if prev is None else prev[1] + r)
+            else:
+                leaf_sink(p, r, is_fresh)
+
     pending = None
     if _leaf_hooks and capture is None:  # autograd.grad fills no .grad: no hook runs
         pending = {}
@@ -515,6 +529,9 @@ def _run(grads: dict, roots: list, retain_graph: bool, sink, capture=None) -> No
     while heap:
         t = heappop(heap)[1]
         g = grads.pop(id(t))
+        if ghooks is not None and id(t) in ghooks:
+            g = _call_grad_hooks(t, g)
+            fresh.discard(id(t))
         if capture is not None:
             slot = capture.get(id(t))
             if slot is not None:  # an input of grad(): keep its gradient, and go on past it
@@ -541,6 +558,11 @@ def _run(grads: dict, roots: list, retain_graph: bool, sink, capture=None) -> No
                 heappush(heap, (-p._ctx.seq, p))
         if pending:
             _edges_done(fn, pending)
+    if held:
+        for p, r in held.values():
+            leaf_sink(p, _call_grad_hooks(p, r), False)
+            if p._ctx is None and id(p) in _leaf_hooks:
+                _run_leaf_hooks(p)  # its gradient is complete only now
     if _queued:
         _run_queued()
 
@@ -595,6 +617,39 @@ def _to_leaf(t: Tensor, g, is_fresh: bool) -> None:
 # truthiness test per node and two per backward call.
 _leaf_hooks: dict[int, list] = {}  # id(leaf tensor) -> its post-accumulate-grad hooks
 _queued: list = []  # callbacks to run when the backward pass now running ends
+_grad_hooks: dict[int, list] = {}  # id(tensor) -> hooks on its gradient (Tensor.register_hook)
+
+
+def register_hook(t: Tensor, hook) -> RemovableHandle:
+    """See ``Tensor.register_hook``."""
+    if not t.requires_grad:
+        raise RuntimeError(
+            "register_hook: cannot register a hook on a tensor that doesn't require gradient"
+        )
+    key = id(t)
+    hooks = _grad_hooks.get(key)
+    if hooks is None:
+        hooks = _grad_hooks[key] = []
+        weakref.finalize(t, _grad_hooks.pop, key, None)  # the id may be reused after death
+    hooks.append(hook)
+    return RemovableHandle(hooks, hook)
+
+
+def _call_grad_hooks(t: Tensor, g):
+    """Pass the gradient of ``t`` through its hooks, in order; a hook returning a tensor
+    replaces the gradient (PyTorch's ``register_hook``)."""
+    for hook in tuple(_grad_hooks.get(id(t), ())):
+        out = hook(Tensor._wrap(g))
+        if out is None:
+            continue
+        new = out._data if isinstance(out, Tensor) else np.asarray(out)
+        if new.shape != g.shape:
+            raise RuntimeError(
+                f"hook {getattr(hook, '__name__', hook)!r} has changed the size of the gradient: "
+                f"expected shape {tuple(g.shape)}, got {tuple(new.shape)}"
+            )
+        g = new.astype(g.dtype, copy=False)
+    return g
 
 
 def _hooked_leaf_edges(root: Tensor) -> dict[int, list]:
@@ -615,7 +670,7 @@ def _hooked_leaf_edges(root: Tensor) -> dict[int, list]:
 def _edges_done(fn: Function, pending: dict[int, list]) -> None:
     for p in fn.parents:
         entry = pending.get(id(p))
-        if entry is not None:
+        if entry is not None and id(p) not in _grad_hooks:  # held: its hooks run at the end
             entry[0] -= 1
             if entry[0] == 0:
                 _run_leaf_hooks(entry[1])

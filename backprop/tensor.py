@@ -296,6 +296,84 @@ class Tensor(InplaceMixin):
     def numel(self) -> int:
         return int(self._data.size)
 
+    def nelement(self) -> int:
+        return int(self._data.size)
+
+    def ndimension(self) -> int:
+        return self._data.ndim
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._data.nbytes)
+
+    def is_complex(self) -> bool:
+        return self._data.dtype.kind == "c"
+
+    # -- memory layout: a NumPy array's strides, in elements as PyTorch counts them ----------
+    def stride(self, dim: int | None = None):
+        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        return st if dim is None else st[dim]
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def contiguous(self, memory_format=None) -> Tensor:
+        """This tensor if its values are laid out in row-major order, else a copy that is
+        (recorded in the graph, as PyTorch's)."""
+        return self if self._data.flags.c_contiguous else self.clone()
+
+    def data_ptr(self) -> int:
+        return int(self._data.__array_interface__["data"][0])
+
+    def pin_memory(self) -> Tensor:  # nothing to pin on the CPU: PyTorch's no-op there
+        return self
+
+    def share_memory_(self) -> Tensor:
+        return self
+
+    # -- new tensors with this one's dtype and device (PyTorch's new_* methods) --------------
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        arr = data._data.copy() if isinstance(data, Tensor) else data
+        return tensor(arr, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return _factories.zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return _factories.ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return _factories.empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_full(
+        self, size, fill_value, dtype=None, device=None, requires_grad: bool = False
+    ) -> Tensor:
+        return _factories.full(
+            size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad
+        )
+
+    def where(self, condition, other) -> Tensor:
+        """``self`` where ``condition`` holds, else ``other`` (PyTorch's ``x.where(c, y)``)."""
+        return _ops.where(condition, self, other)
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The last two dims swapped (a batch of matrices transposed)."""
+        return self.transpose(-2, -1)
+
+    @property
+    def mH(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        return self.transpose(-2, -1)
+
+    @property
+    def H(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The conjugate transpose of a matrix (the transpose: real dtypes only here)."""
+        if self._data.ndim != 2:
+            raise RuntimeError(
+                f"tensor.H is only supported on matrices (2-D tensors), got {self._data.ndim}-D"
+            )
+        return self.transpose(0, 1)
+
     def __len__(self) -> int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -410,6 +488,21 @@ class Tensor(InplaceMixin):
         >>> h.remove()
         """
         return _autograd.register_post_accumulate_grad_hook(self, hook)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` whenever the gradient with respect to this tensor is computed
+        (for a leaf: the sum over its edges, before it goes into ``.grad``); a tensor it
+        returns replaces the gradient. Returns a handle whose ``remove()`` unregisters it.
+
+        >>> import backprop as bp
+        >>> x = bp.tensor([1.0, 2.0], requires_grad=True)
+        >>> h = x.register_hook(lambda g: g * 10)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        tensor([20., 40.])
+        >>> h.remove()
+        """
+        return _autograd.register_hook(self, hook)
 
     def retain_grad(self) -> Tensor:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
@@ -542,6 +635,7 @@ def tensor(
 
 
 from . import autograd as _autograd  # noqa: E402
+from . import factories as _factories  # noqa: E402
 from . import inplace as _inplace  # noqa: E402
 from . import ops as _ops  # noqa: E402  (ops attaches the operators to Tensor)
 

@@ -279,3 +279,73 @@ def test_state_dict_saves_and_checkpoints(tmp_path):
     third = bp.nn.Sequential(bp.nn.Linear(3, 4), bp.nn.Tanh(), bp.nn.Linear(4, 1))
     third.load_state_dict(state)
     np.testing.assert_array_equal(third(x).detach().numpy(), model(x).detach().numpy())
+
+
+# -- Tensor.register_hook and the layout / new_* methods ----------------------------------
+
+
+def _hooked_run(lib):
+    log = []
+    x = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+    w = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64, requires_grad=True)
+    h = x * w
+    h.register_hook(lambda g: log.append(("h", g.numpy().copy())) or g * 2)
+    x.register_hook(lambda g: log.append(("x", g.numpy().copy())))  # observes the sum
+    handle = w.register_hook(lambda g: g + 1)
+    y = (h * h).sum() + (x * 3).sum()  # x reaches y along two paths
+    y.backward(retain_graph=True)
+    first = (x.grad.numpy().copy(), w.grad.numpy().copy())
+    handle.remove()
+    x.grad = None
+    w.grad = None
+    y.backward()
+    return first, (x.grad.numpy(), w.grad.numpy()), log
+
+
+def test_register_hook_sees_and_replaces_gradients_as_torch():
+    import torch
+
+    want, got = _hooked_run(torch), _hooked_run(bp)
+    for a, b in zip(want[:2], got[:2]):
+        for u, v in zip(a, b):
+            np.testing.assert_allclose(v, u)
+    assert [k for k, _ in got[2]] == [k for k, _ in want[2]]
+    for (_, u), (_, v) in zip(want[2], got[2]):
+        np.testing.assert_allclose(v, u)
+
+
+def test_register_hook_refuses_what_torch_refuses():
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        bp.ones(2).register_hook(lambda g: g)
+    x = bp.ones(3, requires_grad=True)
+    x.register_hook(lambda g: g[:2])
+    with pytest.raises(RuntimeError, match="changed the size"):
+        (x * 2).sum().backward()
+
+
+def test_layout_and_new_methods_as_torch():
+    import torch
+
+    for lib in (torch, bp):
+        t = lib.arange(6.0).reshape(2, 3)
+        got = (
+            t.stride(),
+            t.stride(0),
+            t.T.is_contiguous(),
+            t.T.contiguous().is_contiguous(),
+            str(t.new_zeros(2, 2).dtype).replace("torch.", ""),
+            t.new_full((2,), 3.0).tolist(),
+            t.new_ones(3).tolist(),
+            t.where(t > 2, 0.0).tolist(),
+            tuple(t.mT.shape),
+            t.nelement(),
+            t.ndimension(),
+            t.nbytes,
+        )
+        if lib is torch:
+            want = got
+    assert got == want
+    x = bp.arange(6.0, requires_grad=True)
+    y = x.reshape(2, 3).T.contiguous()  # a copy in the graph: gradients still flow
+    (y * bp.arange(6.0).reshape(3, 2)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0, 2, 4, 1, 3, 5])
