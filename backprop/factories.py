@@ -79,55 +79,55 @@ def _like(t: Tensor, dtype, make, device=None, requires_grad=False) -> Tensor:
     return _factory(arr, requires_grad, None, dev)
 
 
-def zeros_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(t, dtype, np.zeros, device, requires_grad)
+def zeros_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(input, dtype, np.zeros, device, requires_grad)
 
 
-def ones_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(t, dtype, np.ones, device, requires_grad)
+def ones_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(input, dtype, np.ones, device, requires_grad)
 
 
-def empty_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(t, dtype, np.zeros, device, requires_grad)
+def empty_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(input, dtype, np.zeros, device, requires_grad)
 
 
 def full_like(
-    t: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False
+    input: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False
 ) -> Tensor:
-    return _like(t, dtype, lambda s, d: np.full(s, fill_value, d), device, requires_grad)
+    return _like(input, dtype, lambda s, d: np.full(s, fill_value, d), device, requires_grad)
 
 
-def rand_like(t: Tensor, dtype=None, device=None, requires_grad=False, generator=None):
-    dt = _resolve_dtype(dtype) or t._data.dtype
+def rand_like(input: Tensor, dtype=None, device=None, requires_grad=False, generator=None):
+    dt = _resolve_dtype(dtype) or input._data.dtype
     return rand(
-        *t.shape,
+        *input.shape,
         dtype=dt,
-        device=device or t.device,
+        device=device or input.device,
         requires_grad=requires_grad,
         generator=generator,
     )
 
 
-def randn_like(t: Tensor, dtype=None, device=None, requires_grad=False, generator=None):
-    dt = _resolve_dtype(dtype) or t._data.dtype
+def randn_like(input: Tensor, dtype=None, device=None, requires_grad=False, generator=None):
+    dt = _resolve_dtype(dtype) or input._data.dtype
     return randn(
-        *t.shape,
+        *input.shape,
         dtype=dt,
-        device=device or t.device,
+        device=device or input.device,
         requires_grad=requires_grad,
         generator=generator,
     )
 
 
-def randint_like(t: Tensor, low=0, high=None, dtype=None, device=None, generator=None):
+def randint_like(input: Tensor, low=0, high=None, dtype=None, device=None, generator=None):
     if high is None:
         low, high = 0, low
     return randint(
         low,
         high,
-        t.shape,
-        dtype=dtype or t._data.dtype,
-        device=device or t.device,
+        input.shape,
+        dtype=dtype or input._data.dtype,
+        device=device or input.device,
         generator=generator,
     )
 

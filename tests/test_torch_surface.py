@@ -349,3 +349,32 @@ def test_layout_and_new_methods_as_torch():
     y = x.reshape(2, 3).T.contiguous()  # a copy in the graph: gradients still flow
     (y * bp.arange(6.0).reshape(3, 2)).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [0, 2, 4, 1, 3, 5])
+
+
+def test_functions_take_pytorchs_keyword_names():
+    """``torch.matmul(input=g, other=x)`` as the tutorial writes it; ``exponent=``, ``input=``."""
+    import torch
+
+    x = np.linspace(-1.0, 1.0, 5)
+    cases = [
+        ("matmul", dict(input=x, other=x)),
+        ("add", dict(input=x, other=x, alpha=2)),
+        ("sub", dict(input=x, other=x)),
+        ("mul", dict(input=x, other=x)),
+        ("div", dict(input=x, other=x + 2)),
+        ("pow", dict(input=x, exponent=2)),
+        ("maximum", dict(input=x, other=-x)),
+        ("sum", dict(input=x, dim=0)),
+        ("mean", dict(input=x)),
+        ("exp", dict(input=x)),
+        ("zeros_like", dict(input=x)),
+        ("full_like", dict(input=x, fill_value=3.0)),
+    ]
+    for name, kwargs in cases:
+        ours = getattr(bp, name)(**{k: _as(bp, v) for k, v in kwargs.items()})
+        theirs = getattr(torch, name)(**{k: _as(torch, v) for k, v in kwargs.items()})
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), err_msg=name)
+
+
+def _as(lib, v):
+    return lib.tensor(v) if isinstance(v, np.ndarray) else v

@@ -106,102 +106,103 @@ def _weak(x):
     return x.item() if isinstance(x, np.generic) else x
 
 
-def add(a, b, *, alpha=1) -> Tensor:
+def add(input, other, *, alpha=1) -> Tensor:
     if alpha != 1:
-        b = mul(b, alpha)
-    return Add.apply((a, b))
+        other = mul(other, alpha)
+    return Add.apply((input, other))
 
 
-def sub(a, b, *, alpha=1) -> Tensor:
+def sub(input, other, *, alpha=1) -> Tensor:
     if alpha != 1:
-        b = mul(b, alpha)
-    return Sub.apply((a, b))
+        other = mul(other, alpha)
+    return Sub.apply((input, other))
 
 
-def mul(a, b) -> Tensor:
-    return Mul.apply((a, b))
+def mul(input, other) -> Tensor:
+    return Mul.apply((input, other))
 
 
-def div(a, b, *, rounding_mode=None) -> Tensor:
-    """``a / b``; ``rounding_mode="trunc"`` or ``"floor"`` rounds the quotient (gradient 0)."""
+def div(input, other, *, rounding_mode=None) -> Tensor:
+    """``input / other``; ``rounding_mode="trunc"`` or ``"floor"`` rounds the quotient
+    (gradient 0)."""
     if rounding_mode is not None:
-        return binary.div_rounded(a, b, rounding_mode)
-    return Div.apply((a, b))
+        return binary.div_rounded(input, other, rounding_mode)
+    return Div.apply((input, other))
 
 
-def neg(a) -> Tensor:
-    return Neg.apply((a,))
+def neg(input) -> Tensor:
+    return Neg.apply((input,))
 
 
-def pow(a, p) -> Tensor:  # noqa: A001 - PyTorch's name
-    if isinstance(p, Tensor):
-        return PowTensor.apply((a, p))
-    if isinstance(a, Tensor):
-        p = _weak(p)
-        if a._data.dtype.kind in "iub":
-            if isinstance(p, float):  # an integer tensor to a float power: the default float
-                a = Tensor._wrap(a._data.astype(get_default_dtype()))
-            elif isinstance(p, int) and p < 0:
+def pow(input, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
+    if isinstance(exponent, Tensor):
+        return PowTensor.apply((input, exponent))
+    if isinstance(input, Tensor):
+        exponent = _weak(exponent)
+        if input._data.dtype.kind in "iub":
+            if isinstance(exponent, float):  # an integer tensor to a float power: the default float
+                input = Tensor._wrap(input._data.astype(get_default_dtype()))
+            elif isinstance(exponent, int) and exponent < 0:
                 raise OpError("pow: Integers to negative integer powers are not allowed.")
-        return Pow.apply((a,), p)
-    return PowTensor.apply((a, p))
+        return Pow.apply((input,), exponent)
+    return PowTensor.apply((input, exponent))
 
 
-def exp(a) -> Tensor:
-    return Exp.apply((a,))
+def exp(input) -> Tensor:
+    return Exp.apply((input,))
 
 
-def log(a) -> Tensor:
-    return Log.apply((a,))
+def log(input) -> Tensor:
+    return Log.apply((input,))
 
 
-def sqrt(a) -> Tensor:
-    return Sqrt.apply((a,))
+def sqrt(input) -> Tensor:
+    return Sqrt.apply((input,))
 
 
-def abs(a) -> Tensor:  # noqa: A001
-    return Abs.apply((a,))
+def abs(input) -> Tensor:  # noqa: A001
+    return Abs.apply((input,))
 
 
-def tanh(a) -> Tensor:
-    return Tanh.apply((a,))
+def tanh(input) -> Tensor:
+    return Tanh.apply((input,))
 
 
-def sigmoid(a) -> Tensor:
-    return Sigmoid.apply((a,))
+def sigmoid(input) -> Tensor:
+    return Sigmoid.apply((input,))
 
 
-def relu(a) -> Tensor:
-    return Relu.apply((a,))
+def relu(input) -> Tensor:
+    return Relu.apply((input,))
 
 
-def erf(a) -> Tensor:
-    return Erf.apply((a,))
+def erf(input) -> Tensor:
+    return Erf.apply((input,))
 
 
-def maximum(a, b) -> Tensor:
-    return Maximum.apply((a, b))
+def maximum(input, other) -> Tensor:
+    return Maximum.apply((input, other))
 
 
-def minimum(a, b) -> Tensor:
-    return Minimum.apply((a, b))
+def minimum(input, other) -> Tensor:
+    return Minimum.apply((input, other))
 
 
-def where(condition, a=None, b=None) -> Tensor:
-    """``a`` where ``condition`` holds, else ``b`` (the condition carries no gradient);
+def where(condition, input=None, other=None) -> Tensor:
+    """``input`` where ``condition`` holds, else ``other`` (the condition carries no gradient);
     ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``."""
-    if a is None and b is None:
+    if input is None and other is None:
         return index.nonzero(condition, as_tuple=True)
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two numbers: PyTorch's dtype
-        a, b = Tensor(a), Tensor(b)
-    return Where.apply((a, b), cond)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # numbers: PyTorch dtype
+        input, other = Tensor(input), Tensor(other)
+    return Where.apply((input, other), cond)
 
 
-def clip(a, min=None, max=None) -> Tensor:  # noqa: A002
+def clip(input, min=None, max=None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise OpError("clip: at least one of min and max must be given")
-    return Clip.apply((a,), _weak(min), _weak(max))
+    return Clip.apply((input,), _weak(min), _weak(max))
 
 
 def _reduce_args(a: Tensor, dim, keepdim, axis, keepdims, op: str = ""):
@@ -210,16 +211,16 @@ def _reduce_args(a: Tensor, dim, keepdim, axis, keepdims, op: str = ""):
     return _dims(dim, a._data.ndim, op), bool(keepdim or keepdims)
 
 
-def sum(a, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False) -> Tensor:  # noqa: A001
-    a = _t(a) if dtype is None else _t(a).to(dtype)
-    dims, keep = _reduce_args(a, dim, keepdim, axis, keepdims, "sum")
-    return Sum.apply((a,), dims, keep)
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False) -> Tensor:  # noqa: A001
+    input = _t(input) if dtype is None else _t(input).to(dtype)
+    dims, keep = _reduce_args(input, dim, keepdim, axis, keepdims, "sum")
+    return Sum.apply((input,), dims, keep)
 
 
-def mean(a, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False) -> Tensor:
-    a = _t(a) if dtype is None else _t(a).to(dtype)
-    dims, keep = _reduce_args(a, dim, keepdim, axis, keepdims, "mean")
-    return Mean.apply((a,), dims, keep)
+def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False) -> Tensor:
+    input = _t(input) if dtype is None else _t(input).to(dtype)
+    dims, keep = _reduce_args(input, dim, keepdim, axis, keepdims, "mean")
+    return Mean.apply((input,), dims, keep)
 
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
@@ -242,116 +243,116 @@ def _minmax(a, dim, keepdim, axis, keepdims, whole, along, argfn):
     return MinMax(values, Tensor._wrap(np.expand_dims(idx, d) if keep else idx))
 
 
-def max(a, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
+def max(input, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
     """Whole-tensor max (a tensor), or along ``dim`` a (values, indices) pair as in PyTorch."""
-    return _minmax(a, dim, keepdim, axis, keepdims, MaxAll, MaxDim, np.argmax)
+    return _minmax(input, dim, keepdim, axis, keepdims, MaxAll, MaxDim, np.argmax)
 
 
-def min(a, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
-    return _minmax(a, dim, keepdim, axis, keepdims, MinAll, MinDim, np.argmin)
+def min(input, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
+    return _minmax(input, dim, keepdim, axis, keepdims, MinAll, MinDim, np.argmin)
 
 
-def amax(a, dim=None, keepdim=False) -> Tensor:
-    a = _t(a)
-    return Amax.apply((a,), _dims(dim, a._data.ndim, "amax"), keepdim)
+def amax(input, dim=None, keepdim=False) -> Tensor:
+    input = _t(input)
+    return Amax.apply((input,), _dims(dim, input._data.ndim, "amax"), keepdim)
 
 
-def amin(a, dim=None, keepdim=False) -> Tensor:
-    a = _t(a)
-    return Amin.apply((a,), _dims(dim, a._data.ndim, "amin"), keepdim)
+def amin(input, dim=None, keepdim=False) -> Tensor:
+    input = _t(input)
+    return Amin.apply((input,), _dims(dim, input._data.ndim, "amin"), keepdim)
 
 
-def reshape(a, *shape) -> Tensor:
+def reshape(input, *shape) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return Reshape.apply((a,), shape)
+    return Reshape.apply((input,), shape)
 
 
-def view(a, *shape) -> Tensor:
+def view(input, *shape) -> Tensor:
     """``a.view(shape)`` is ``reshape``; ``a.view(dtype)`` reinterprets the bytes as another
     dtype of the same size (PyTorch's bit cast; no gradient)."""
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int, np.integer, Tensor)):
         from ..tensor import _resolve_dtype
 
         dt = _resolve_dtype(shape[0])
-        data = _t(a)._data
+        data = _t(input)._data
         if dt.itemsize != data.dtype.itemsize:
             raise OpError(
                 f"view: dtype {dt} has {dt.itemsize} bytes per element but the tensor's "
                 f"{data.dtype} has {data.dtype.itemsize}; they must match"
             )
         return Tensor._wrap(np.ascontiguousarray(data).view(dt))
-    return reshape(a, *shape)
+    return reshape(input, *shape)
 
 
-def permute(a, *dims) -> Tensor:
+def permute(input, *dims) -> Tensor:
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
-    a = _t(a)
-    nd = a._data.ndim
+    input = _t(input)
+    nd = input._data.ndim
     axes = tuple(dim_index(d, nd, "permute") for d in dims) if nd else ()
     if sorted(axes) != list(range(nd)):
-        raise OpError(f"permute: {dims} is not a permutation of the dims of {tuple(a.shape)}")
-    return Permute.apply((a,), axes)
+        raise OpError(f"permute: {dims} is not a permutation of the dims of {tuple(input.shape)}")
+    return Permute.apply((input,), axes)
 
 
-def transpose(a, dim0: int = -2, dim1: int = -1) -> Tensor:
-    a = _t(a)
-    nd = a._data.ndim
+def transpose(input, dim0: int = -2, dim1: int = -1) -> Tensor:
+    input = _t(input)
+    nd = input._data.ndim
     d0, d1 = dim_index(dim0, nd, "transpose"), dim_index(dim1, nd, "transpose")
     if nd == 0:
-        return Reshape.apply((a,), ())
+        return Reshape.apply((input,), ())
     axes = list(range(nd))
     axes[d0], axes[d1] = axes[d1], axes[d0]
-    return Permute.apply((a,), tuple(axes))
+    return Permute.apply((input,), tuple(axes))
 
 
 def _T(a: Tensor) -> Tensor:
     return Permute.apply((a,), tuple(reversed(range(a._data.ndim))))
 
 
-def expand(a, *shape) -> Tensor:
+def expand(input, *shape) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    a = _t(a)
+    input = _t(input)
     # PyTorch's -1 keeps a dimension's size
-    lead = len(shape) - a._data.ndim
-    shape = tuple(a._data.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
-    return Expand.apply((a,), shape)
+    lead = len(shape) - input._data.ndim
+    shape = tuple(input._data.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
+    return Expand.apply((input,), shape)
 
 
-def broadcast_to(a, shape) -> Tensor:
-    return Expand.apply((_t(a),), tuple(shape))
+def broadcast_to(input, shape) -> Tensor:
+    return Expand.apply((_t(input),), tuple(shape))
 
 
-def flatten(a, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    a = _t(a)
-    shape = a._data.shape
+def flatten(input, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    input = _t(input)
+    shape = input._data.shape
     s, e = dim_index(start_dim, len(shape), "flatten"), dim_index(end_dim, len(shape), "flatten")
     if not shape:
-        return reshape(a, (1,))
+        return reshape(input, (1,))
     if s > e:
         raise OpError("flatten: start_dim cannot come after end_dim")
-    return reshape(a, shape[:s] + (int(np.prod(shape[s : e + 1])),) + shape[e + 1 :])
+    return reshape(input, shape[:s] + (int(np.prod(shape[s : e + 1])),) + shape[e + 1 :])
 
 
-def squeeze(a, dim=None) -> Tensor:
-    a = _t(a)
-    shape = a._data.shape
+def squeeze(input, dim=None) -> Tensor:
+    input = _t(input)
+    shape = input._data.shape
     if dim is None:
         new = tuple(n for n in shape if n != 1)
     else:
         dims = dim if isinstance(dim, (tuple, list)) else (dim,)
         drop = {dim_index(d, len(shape), "squeeze") for d in dims}
         new = tuple(n for i, n in enumerate(shape) if not (i in drop and n == 1))
-    return reshape(a, new)
+    return reshape(input, new)
 
 
-def unsqueeze(a, dim: int) -> Tensor:
-    a = _t(a)
-    shape = a._data.shape
+def unsqueeze(input, dim: int) -> Tensor:
+    input = _t(input)
+    shape = input._data.shape
     d = dim_index(dim, len(shape), "unsqueeze", extra=1)
-    return reshape(a, shape[:d] + (1,) + shape[d:])
+    return reshape(input, shape[:d] + (1,) + shape[d:])
 
 
 def getitem(a, index) -> Tensor:
@@ -378,20 +379,20 @@ def stack(tensors, dim: int = 0) -> Tensor:
     return Stack.apply(tensors, dim)
 
 
-def clone(a) -> Tensor:
-    """A copy of ``a`` that stays in the graph (gradient 1)."""
-    return Clone.apply((a,))
+def clone(input) -> Tensor:
+    """A copy of ``input`` that stays in the graph (gradient 1)."""
+    return Clone.apply((input,))
 
 
-def var(a, dim=None, keepdim=False, *, correction=None, unbiased=None) -> Tensor:
+def var(input, dim=None, keepdim=False, *, correction=None, unbiased=None) -> Tensor:
     """Variance over ``dim`` with Bessel's ``correction`` (1 by default, as in PyTorch;
     ``unbiased=False`` is correction 0); composed of primitives, so it needs no rule."""
-    a = _t(a)
+    input = _t(input)
     if correction is None:
         correction = 1 if unbiased is None else int(bool(unbiased))
-    dims = _dims(dim, a._data.ndim, "var")
-    n = a._data.size if dims is None else int(np.prod([a._data.shape[d] for d in dims]))
-    centred = a - mean(a, dims, keepdim=True)
+    dims = _dims(dim, input._data.ndim, "var")
+    n = input._data.size if dims is None else int(np.prod([input._data.shape[d] for d in dims]))
+    centred = input - mean(input, dims, keepdim=True)
     total = sum(centred * centred, dims, keepdim)
     if n - correction > 0:
         return total / (n - correction)
@@ -404,26 +405,26 @@ def var(a, dim=None, keepdim=False, *, correction=None, unbiased=None) -> Tensor
     return out
 
 
-def std(a, dim=None, keepdim=False, *, correction=None, unbiased=None) -> Tensor:
+def std(input, dim=None, keepdim=False, *, correction=None, unbiased=None) -> Tensor:
     """Standard deviation; its gradient is 0 where it is 0 (a constant), as in PyTorch."""
-    return SqrtAtZero.apply((var(a, dim, keepdim, correction=correction, unbiased=unbiased),))
+    return SqrtAtZero.apply((var(input, dim, keepdim, correction=correction, unbiased=unbiased),))
 
 
-def norm(a, p="fro", dim=None, keepdim=False, dtype=None) -> Tensor:
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None) -> Tensor:
     """The p-norm (2 by default) over ``dim`` (all elements when None), from primitives;
     the 2-norm's gradient is 0 at a zero vector, as in PyTorch."""
-    a = _t(a) if dtype is None else _t(a).to(dtype)
+    input = _t(input) if dtype is None else _t(input).to(dtype)
     if p in (2, "fro", None):
-        return SqrtAtZero.apply((sum(a * a, dim, keepdim),))
+        return SqrtAtZero.apply((sum(input * input, dim, keepdim),))
     if p == 1:
-        return sum(abs(a), dim, keepdim)
+        return sum(abs(input), dim, keepdim)
     if p == 0:  # the count of nonzeros; its gradient is 0 (kept in the graph, as PyTorch's)
-        return sum(a * 0 + (a != 0).to(a.dtype), dim, keepdim)
+        return sum(input * 0 + (input != 0).to(input.dtype), dim, keepdim)
     if p in (float("inf"), "inf"):
-        return amax(abs(a), dim, keepdim)
+        return amax(abs(input), dim, keepdim)
     if p in (float("-inf"), "-inf"):
-        return amin(abs(a), dim, keepdim)
-    return sum(abs(a) ** p, dim, keepdim) ** (1.0 / p)
+        return amin(abs(input), dim, keepdim)
+    return sum(abs(input) ** p, dim, keepdim) ** (1.0 / p)
 
 
 def _no_grad_result(fn):
@@ -455,13 +456,13 @@ argmax = _no_grad_result(_argmax)
 argmin = _no_grad_result(_argmin)
 
 
-def sign(a) -> Tensor:
+def sign(input) -> Tensor:
     """-1, 0 or 1; in the graph with a zero gradient, as in PyTorch."""
-    return Sign.apply((_t(a),))
+    return Sign.apply((_t(input),))
 
 
-def matmul(a, b) -> Tensor:
-    return MatMul.apply((a, b))
+def matmul(input, other) -> Tensor:
+    return MatMul.apply((input, other))
 
 
 def _rsub(a, b):
