@@ -152,6 +152,21 @@ from .ops.binary import (
     logical_xor,
     remainder,
 )
+from .ops.composite import (
+    cdist,
+    cross,
+    cumulative_trapezoid,
+    diff,
+    index_add,
+    index_copy,
+    index_fill,
+    kron,
+    put,
+    rot90,
+    take,
+    trapezoid,
+    trapz,
+)
 from .ops.index import (
     argsort,
     argwhere,
@@ -200,6 +215,8 @@ from .ops.layout import (
 from .ops.layout import (
     swapaxes as swapdims,
 )
+from .ops.linalg import _pinverse as pinverse
+from .ops.linalg import det, inverse, logdet, matrix_power, slogdet
 from .ops.products import (
     addmm,
     baddbmm,
@@ -226,6 +243,42 @@ from .ops.scan import (
     prod,
     std_mean,
     var_mean,
+)
+from .ops.special import (
+    addcdiv,
+    addcmul,
+    deg2rad,
+    digamma,
+    erfc,
+    erfinv,
+    float_power,
+    fmax,
+    fmin,
+    gcd,
+    heaviside,
+    i0,
+    lcm,
+    lgamma,
+    logit,
+    mvlgamma,
+    polygamma,
+    rad2deg,
+    sinc,
+    true_divide,
+    xlogy,
+)
+from .ops.stats import (
+    bincount,
+    bucketize,
+    histc,
+    kthvalue,
+    mode,
+    nanmedian,
+    nanquantile,
+    quantile,
+    searchsorted,
+    unique,
+    unique_consecutive,
 )
 from .ops.unary import (
     acos,
@@ -310,3 +363,8 @@ def is_floating_point(t) -> bool:
 
 def numel(t) -> int:
     return t.numel()
+
+
+from . import linalg as linalg  # noqa: E402  (torch.linalg)
+from . import special as special  # noqa: E402  (torch.special)
+from .nn.functional import log_softmax, softmax  # noqa: E402, F401  (torch.softmax, ...)
