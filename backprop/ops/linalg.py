@@ -4,10 +4,10 @@ multi_dot composed from them. Every op takes batches (``(..., n, n)``).
 
 Ops with several outputs (qr, svd, eigh) are one node whose output packs them side by side
 along a last axis; the wrappers slice it apart, so the gradients of the pieces meet again in
-the node's rule. The rules are PyTorch's: ``d det = det tr(A^-1 dA)`` (through an SVD, so
-singular matrices get the adjugate), ``d A^-1 = -A^-1 dA A^-1``, and for SVD and eigh the
-usual ``1/(s_j^2 - s_i^2)`` and ``1/(l_j - l_i)`` terms (the gradient of the vectors needs
-distinct values, as in PyTorch).
+the node's rule. The rules are PyTorch's: ``d det = det tr(A^-1 dA)`` (computed as the
+adjugate, through an SVD; 0 at an exactly singular matrix, as PyTorch), ``d A^-1 = -A^-1 dA
+A^-1``, and for SVD and eigh the usual ``1/(s_j^2 - s_i^2)`` and ``1/(l_j - l_i)`` terms (the
+gradient of the vectors needs distinct values, as in PyTorch).
 
 >>> import backprop as bp
 >>> A = bp.tensor([[2.0, 1.0], [1.0, 3.0]], requires_grad=True)
@@ -59,10 +59,9 @@ def _floating_matrix(A, op: str, square: bool = True) -> Tensor:
     return A
 
 
-def _pack(*arrays):
-    """Several outputs as one array: each flattened over its last two dims (or one), side by
-    side along a new last axis; ``_unpack`` slices them apart again."""
-    lead = arrays[0].shape[: -2 if arrays[0].ndim >= 2 else -1]
+def _pack(lead: tuple, *arrays):
+    """Several outputs as one array: each flattened past the batch dims ``lead``, side by
+    side along a last axis; ``_unpack`` slices them apart again."""
     return np.concatenate([a.reshape(lead + (-1,)) for a in arrays], axis=-1)
 
 
@@ -98,7 +97,7 @@ def _raise_singular(op: str, A) -> None:
 
 class Det(Function):
     name = "det"
-    formulas = ("d det(A)/dA = det(A) A^-T (the adjugate's transpose, also when singular)",)
+    formulas = ("d det(A)/dA = det(A) A^-T  (0 where det(A) = 0, as PyTorch)",)
 
     def forward(self, a):
         self.saved = a
@@ -108,9 +107,11 @@ class Det(Function):
         a = self.saved
         if not a.size:
             return (np.zeros_like(a),)
-        # adj(A)^T = det(U) det(V) U diag(prod of the other s) V^T: exact when singular
+        # det(A) A^-T is the adjugate's transpose, det(U) det(V) U diag(prod of the other
+        # s) V^T: no inverse, so nearly singular matrices stay accurate. PyTorch's gradient
+        # is 0 where the determinant is exactly 0, and so is this one.
         u, s, vh = np.linalg.svd(a)
-        sign = np.linalg.det(u) * np.linalg.det(vh)
+        sign = np.linalg.det(u) * np.linalg.det(vh) * (np.linalg.det(a) != 0)
         others = _others_product(s, s.ndim - 1)
         cof = (u * others[..., None, :]) @ vh
         return ((g * sign)[..., None, None] * cof,)
@@ -200,7 +201,7 @@ class QR(Function):
     def forward(self, a, mode):
         q, r = np.linalg.qr(a, mode=mode)
         self.saved, self.shapes = (a, q, r), (q.shape[-2:], r.shape[-2:])
-        return _pack(q, r)
+        return _pack(a.shape[:-2], q, r)
 
     def backward(self, g):
         a, q, r = self.saved
@@ -227,7 +228,7 @@ class SVD(Function):
         u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
         self.saved = (u, s, vh)
         self.shapes = (u.shape[-2:], s.shape[-1:], vh.shape[-2:])
-        return _pack(u, s, vh)
+        return _pack(a.shape[:-2], u, s, vh)
 
     def backward(self, g):
         u, s, vh = self.saved
@@ -274,7 +275,7 @@ class Eigh(Function):
         w, q = np.linalg.eigh(a, UPLO=uplo)
         self.saved = (w, q)
         self.shapes = (w.shape[-1:], q.shape[-2:])
-        return _pack(w, q)
+        return _pack(a.shape[:-2], w, q)
 
     def backward(self, g):
         w, q = self.saved
