@@ -215,6 +215,9 @@ from .ops.layout import (
 from .ops.layout import (
     swapaxes as swapdims,
 )
+from .ops.linalg import _old_cholesky as cholesky  # torch.cholesky, torch.svd, torch.qr
+from .ops.linalg import _old_qr as qr
+from .ops.linalg import _old_svd as svd
 from .ops.linalg import _pinverse as pinverse
 from .ops.linalg import det, inverse, logdet, matrix_power, slogdet
 from .ops.products import (

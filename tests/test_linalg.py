@@ -208,6 +208,19 @@ def test_det_gradient_at_and_near_singular_matrices_matches_torch() -> None:
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-6, atol=1e-12)
 
 
+@pytest.mark.parametrize("p", [0.5, 1.5, 3.0, 4])
+def test_vector_norm_and_cdist_at_zero_match_torch(p) -> None:
+    """Any-p norms take PyTorch's rule: gradient 0 where the norm (or an element, p < 1) is 0."""
+    rows = [[0.0, 0.0], [0.0, -2.0], [1.0, 3.0]]
+    x = bp.tensor(rows, dtype=bp.float64, requires_grad=True)
+    t = torch.tensor(rows, dtype=torch.float64, requires_grad=True)
+    y, yt = bp.linalg.vector_norm(x, p, dim=1), torch.linalg.vector_norm(t, p, dim=1)
+    (y.sum() + bp.cdist(x, x.detach() * 0.5, p=p).sum()).backward()
+    (yt.sum() + torch.cdist(t, t.detach() * 0.5, p=p).sum()).backward()
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
 def test_results_are_named_like_torch() -> None:
     a = bp.tensor(np.eye(3) * 2 + 0.1)
     sign, logabs = bp.linalg.slogdet(a)

@@ -174,7 +174,7 @@ def trace(input) -> Tensor:
 def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
     """The ``p``-norm distance between each row of ``x1`` (..., P, M) and each row of ``x2``
     (..., R, M): shape (..., P, R)."""
-    from . import norm
+    from .linalg import vector_norm
 
     a, b = _t(x1), _t(x2)
     if a._data.ndim < 2 or b._data.ndim < 2 or a._data.shape[-1] != b._data.shape[-1]:
@@ -185,9 +185,7 @@ def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
     if p < 0:
         raise RuntimeError(f"cdist: p must be non-negative, got {p}")
     d = a.unsqueeze(-2) - b.unsqueeze(-3)
-    if p == 0:
-        return Tensor._wrap((d._data != 0).sum(-1).astype(d._data.dtype))
-    return norm(d, p, dim=-1)
+    return vector_norm(d, p, dim=-1)
 
 
 # ---------------------------------------------------------------------------- index ops

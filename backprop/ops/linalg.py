@@ -330,6 +330,33 @@ class Pinv(Function):
         return (ga,)
 
 
+class PNorm(Function):
+    """``(sum |s|^p)^(1/p)`` over ``dims`` for a ``p`` other than 0, 1, 2 and inf; the rule is
+    PyTorch's, 0 where the norm is 0 (and, for p < 1, at the zero elements)."""
+
+    name = "vector_norm"
+    formulas = ("d ||s||_p/ds_i = sign(s_i) |s_i|^(p-1) / ||s||_p^(p-1)  (0 where the norm is 0)",)
+
+    def forward(self, a, p, dims, keepdim):
+        with np.errstate(over="ignore"):
+            out = np.sum(np.abs(a) ** p, axis=dims, keepdims=True) ** (1.0 / p)
+        self.saved, self.p, self.dims, self.keepdim = (a, out), p, dims, keepdim
+        return out if keepdim else np.squeeze(out, dims if dims is not None else None)
+
+    def backward(self, g):
+        a, norm = self.saved
+        p = self.p
+        if not self.keepdim:
+            g = np.expand_dims(g, self.dims if self.dims is not None else tuple(range(a.ndim)))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if p < 1:
+                scaled = np.where(a == 0, 0, np.sign(a) * np.abs(a) ** (p - 1))
+                return (scaled * g * norm ** (1 - p),)
+            scaled = np.sign(a) * np.abs(a) ** (p - 1) if p < 2 else a * np.abs(a) ** (p - 2)
+            scale = np.where(norm == 0, 0, g / norm ** (p - 1))
+        return (scaled * scale,)
+
+
 # ---------------------------------------------------------------------------- functional API
 
 
@@ -561,7 +588,13 @@ def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
         return amax(x.abs(), dim, keepdim)
     if ord == float("-inf"):
         return amin(x.abs(), dim, keepdim)
-    return norm(x, ord, dim, keepdim)
+    if ord in (1, 2):
+        return norm(x, ord, dim, keepdim)
+    if x._data.ndim == 0:
+        return x.abs()
+    from .scan import _dims
+
+    return PNorm.apply((x,), float(ord), _dims(dim, x._data.ndim, "linalg.vector_norm"), keepdim)
 
 
 def _matrix_dims(A: Tensor, dim, op: str) -> tuple:
