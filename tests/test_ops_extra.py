@@ -375,6 +375,31 @@ def test_in_place_index_ops_outside_a_graph() -> None:
         leaf.index_fill_(0, bp.tensor([0]), 1.0)
 
 
+def test_in_place_elementwise_forms_match_torch() -> None:
+    x = np.array([0.2, 0.5, 0.7])
+    for name, args in [
+        ("lgamma_", ()),
+        ("erfinv_", ()),
+        ("logit_", (0.3,)),
+        ("sinc_", ()),
+        ("polygamma_", (1,)),
+        ("xlogy_", (2.0,)),
+        ("deg2rad_", ()),
+    ]:
+        ours, theirs = bp.tensor(x), torch.tensor(x)
+        assert getattr(ours, name)(*args) is ours
+        getattr(theirs, name)(*args)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-8, err_msg=name)
+    # inside a graph the op is recorded, as the other in-place ops
+    w = bp.tensor(x, requires_grad=True)
+    wt = torch.tensor(x, requires_grad=True)
+    (w * 1).lgamma_().sum().backward()
+    (wt * 1).lgamma_().sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), wt.grad.numpy(), rtol=1e-8)
+    ints = bp.tensor([12, 18])
+    assert ints.gcd_(bp.tensor([8, 12])).tolist() == [4, 6]
+
+
 def test_errors_name_the_op() -> None:
     with pytest.raises(RuntimeError, match="cross"):
         bp.cross(bp.ones(2, 2), bp.ones(2, 2))

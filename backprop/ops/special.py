@@ -416,6 +416,17 @@ def heaviside(input, values) -> Tensor:
     return Tensor._wrap(np.asarray(out, dtype=a.dtype))
 
 
+def _in_place(fn, name: str):
+    """``t.name_(...)``: the op's result written into ``t`` (recorded inside a graph, as the
+    other in-place ops; see ``inplace.py``)."""
+
+    def op(self, *args, **kwargs):
+        return self._update(f"{name}_", lambda t, *a: fn(t, *a, **kwargs), *args)
+
+    op.__name__ = f"{name}_"
+    return op
+
+
 METHODS = {
     "lgamma": lgamma,
     "digamma": digamma,
@@ -439,3 +450,12 @@ METHODS = {
     "lcm": lcm,
     "heaviside": heaviside,
 }
+METHODS.update(
+    {
+        f"{name}_": _in_place(METHODS[name], name)
+        for name in (
+            "lgamma digamma polygamma mvlgamma erfc erfinv i0 sinc logit deg2rad rad2deg "
+            "xlogy fmax fmin float_power true_divide gcd lcm heaviside"
+        ).split()
+    }
+)
