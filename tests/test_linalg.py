@@ -54,6 +54,12 @@ CASES = [
     ("svd-reduced-wide", lambda m, a: _svd_parts(m.linalg.svd(a, full_matrices=False)), ((3, 5),)),
     ("svd-square", lambda m, a: _svd_parts(m.linalg.svd(a)), ((4, 4),)),
     ("svd-full-S", lambda m, a: m.linalg.svd(a)[1], ((4, 2),)),
+    (
+        "svd-batch",
+        lambda m, a: _svd_parts(m.linalg.svd(a, full_matrices=False)),
+        ((2, 4, 3),),
+    ),
+    ("qr-complete-square", lambda m, a: m.linalg.qr(a, "complete").Q, ((3, 3),)),
     ("eigh", lambda m, a: _eigh_parts(m.linalg.eigh(_sym(a))), ((4, 4),)),
     ("eigh-batch", lambda m, a: _eigh_parts(m.linalg.eigh(_sym(a))), ((2, 3, 3),)),
     ("eigvalsh", lambda m, a: m.linalg.eigvalsh(_sym(a)), ((4, 4),)),

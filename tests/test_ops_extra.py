@@ -447,3 +447,25 @@ def test_special_namespace_and_softmax_aliases() -> None:
     np.testing.assert_allclose(
         bp.log_softmax(bp.tensor(x), -1).numpy(), torch.log_softmax(torch.tensor(x), -1)
     )
+
+
+def test_every_new_primitive_states_its_rule() -> None:
+    from backprop.ops import composite, linalg, special, stats
+
+    primitives = [
+        v
+        for mod in (special, stats, composite, linalg)
+        for v in vars(mod).values()
+        if isinstance(v, type)
+        and issubclass(v, bp.Function)
+        and v.__module__ == mod.__name__
+        and not v.__name__.startswith("_")
+    ]
+    assert len(primitives) >= 25
+    for cls in primitives:
+        assert cls.name and cls.name != "function", cls
+        assert cls.formulas and all(isinstance(f, str) for f in cls.formulas), cls
+    x = bp.tensor([0.5, 1.5], requires_grad=True, name="x")
+    text = str(bp.explain((x.lgamma() + x.erfc()).sum(), x))
+    assert "d lgamma(x)/dx = digamma(x)" in text
+    assert "(equals backward's gradient" in text
