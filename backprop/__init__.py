@@ -44,7 +44,8 @@ from .checkpoint import save_checkpoint as save_checkpoint
 from .data import load_dataset as load_dataset
 from .device import accelerator, backends, cuda, device, get_default_device, mps, set_default_device
 from .dtypes import can_cast, promote_types, result_type
-from .explain import check, draw, explain, explore, summary, textbook, to_dot, trace
+from .explain import check, draw, explain, explore, summary, textbook, to_dot
+from .explain import trace as _explain_trace
 from .factories import (
     arange,
     as_tensor,
@@ -153,6 +154,21 @@ from .ops.binary import (
     logical_xor,
     remainder,
 )
+from .ops.composite import (
+    cdist,
+    cross,
+    cumulative_trapezoid,
+    diff,
+    index_add,
+    index_copy,
+    index_fill,
+    kron,
+    put,
+    rot90,
+    take,
+    trapezoid,
+    trapz,
+)
 from .ops.index import (
     argsort,
     argwhere,
@@ -201,6 +217,11 @@ from .ops.layout import (
 from .ops.layout import (
     swapaxes as swapdims,
 )
+from .ops.linalg import _old_cholesky as cholesky  # torch.cholesky, torch.svd, torch.qr
+from .ops.linalg import _old_qr as qr
+from .ops.linalg import _old_svd as svd
+from .ops.linalg import _pinverse as pinverse
+from .ops.linalg import det, inverse, logdet, matrix_power, slogdet
 from .ops.products import (
     addmm,
     baddbmm,
@@ -227,6 +248,42 @@ from .ops.scan import (
     prod,
     std_mean,
     var_mean,
+)
+from .ops.special import (
+    addcdiv,
+    addcmul,
+    deg2rad,
+    digamma,
+    erfc,
+    erfinv,
+    float_power,
+    fmax,
+    fmin,
+    gcd,
+    heaviside,
+    i0,
+    lcm,
+    lgamma,
+    logit,
+    mvlgamma,
+    polygamma,
+    rad2deg,
+    sinc,
+    true_divide,
+    xlogy,
+)
+from .ops.stats import (
+    bincount,
+    bucketize,
+    histc,
+    kthvalue,
+    mode,
+    nanmedian,
+    nanquantile,
+    quantile,
+    searchsorted,
+    unique,
+    unique_consecutive,
 )
 from .ops.unary import (
     acos,
@@ -309,8 +366,28 @@ def is_floating_point(t) -> bool:
     return t.is_floating_point()
 
 
+def trace(input, *args, **kwargs):
+    """Two things under one name, told apart by the argument, as neither is defined where
+    the other is: on a matrix (2-D tensor), PyTorch's ``torch.trace``, the sum of its
+    diagonal; on a scalar output (a loss), the explainer's step-by-step replay of the
+    backward pass (``backprop.explain.trace``, a ``Trace``).
+
+    >>> import backprop as bp
+    >>> bp.trace(bp.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    tensor(5.)
+    """
+    if isinstance(input, Tensor) and input.ndim == 2 and not args and not kwargs:
+        return input.trace()
+    return _explain_trace(input, *args, **kwargs)
+
+
 def numel(t) -> int:
     return t.numel()
+
+
+from . import linalg as linalg  # noqa: E402  (torch.linalg)
+from . import special as special  # noqa: E402  (torch.special)
+from .nn.functional import log_softmax, softmax  # noqa: E402, F401  (torch.softmax, ...)
 
 
 def _alias_axis_kwargs() -> None:

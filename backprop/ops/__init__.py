@@ -36,7 +36,7 @@ from ..dtypes import promote_args
 from ..tensor import Tensor, get_default_dtype
 
 # more primitives, each file with its wrappers and METHODS table
-from . import binary, index, layout, products, scan, unary
+from . import binary, composite, index, layout, linalg, products, scan, special, stats, unary
 from .binary import clamp  # noqa: F401  (number or tensor bounds)
 from .elementwise import (  # noqa: F401  (re-exported: ops.Tanh, ops.Linear, ...)
     Abs,
@@ -639,6 +639,10 @@ def bind_tensor_methods(cls) -> None:
         index.METHODS,
         layout.METHODS,
         products.METHODS,
+        special.METHODS,
+        stats.METHODS,
+        composite.METHODS,
+        linalg.METHODS,
     ):
         methods.update(table)
     for k in AXIS_ALIASED:
