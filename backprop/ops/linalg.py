@@ -13,8 +13,8 @@ gradient of the vectors needs distinct values, as in PyTorch).
 >>> A = bp.tensor([[2.0, 1.0], [1.0, 3.0]], requires_grad=True)
 >>> bp.linalg.det(A).backward()
 >>> A.grad  # det(A) A^-T
-tensor([[ 3., -1.],
-       [-1.,  2.]])
+tensor([[ 3.0000, -1.0000],
+        [-1.0000,  2.0000]])
 """
 
 from __future__ import annotations
