@@ -45,6 +45,8 @@ from .conv import (
     ConvTranspose3d,
 )
 from .layers import Dropout, Embedding, Flatten, Identity, Linear, Sequential, Unflatten
+from .layers_more import *  # noqa: F403
+from .layers_more import __all__ as _more
 from .losses import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -193,3 +195,4 @@ __all__ = [
     "parallel",
     "utils",
 ]
+__all__ += _more
