@@ -45,6 +45,8 @@ from .conv import (
     ConvTranspose3d,
 )
 from .layers import Dropout, Embedding, Flatten, Identity, Linear, Sequential, Unflatten
+from .layers_more import *  # noqa: F403
+from .layers_more import __all__ as _more
 from .losses import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -83,6 +85,15 @@ from .pooling import (
     Upsample,
     UpsamplingBilinear2d,
     UpsamplingNearest2d,
+)
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from .transformer import (
+    MultiheadAttention,
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
 )
 
 __all__ = [
@@ -165,8 +176,23 @@ __all__ = [
     "Upsample",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "RNN",
+    "RNNBase",
+    "RNNCell",
+    "RNNCellBase",
+    "MultiheadAttention",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "functional",
     "init",
     "parallel",
     "utils",
 ]
+__all__ += _more

@@ -787,3 +787,55 @@ __all__ = [
     "tanhshrink",
     "threshold",
 ]
+
+from .functional_more import (  # noqa: E402
+    _inplace,
+    alpha_dropout,
+    bilinear,
+    channel_shuffle,
+    glu,
+    group_norm,
+    gumbel_softmax,
+    hardshrink,
+    instance_norm,
+    local_response_norm,
+    native_channel_shuffle,
+    pdist,
+    rms_norm,
+    rrelu,
+    softshrink,
+)
+
+relu_ = _inplace("relu_", relu)
+elu_ = _inplace("elu_", elu)
+leaky_relu_ = _inplace("leaky_relu_", leaky_relu)
+hardtanh_ = _inplace("hardtanh_", hardtanh)
+threshold_ = _inplace("threshold_", threshold)
+selu_ = _inplace("selu_", selu)
+celu_ = _inplace("celu_", celu)
+rrelu_ = _inplace("rrelu_", rrelu)
+
+__all__ += [
+    "alpha_dropout",
+    "bilinear",
+    "celu_",
+    "channel_shuffle",
+    "elu_",
+    "glu",
+    "group_norm",
+    "gumbel_softmax",
+    "hardshrink",
+    "hardtanh_",
+    "instance_norm",
+    "leaky_relu_",
+    "local_response_norm",
+    "native_channel_shuffle",
+    "pdist",
+    "relu_",
+    "rms_norm",
+    "rrelu",
+    "rrelu_",
+    "selu_",
+    "softshrink",
+    "threshold_",
+]

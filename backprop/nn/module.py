@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import backend
+from ..autograd import RemovableHandle
 from ..backend import to_numpy
 from ..tensor import Tensor, _resolve_dtype
 
@@ -75,6 +76,193 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
+# Global hooks (``register_module_forward_hook`` and friends): lists of (hook, flags).
+_global_forward_pre_hooks: list = []
+_global_forward_hooks: list = []
+_global_backward_hooks: list = []
+_global_backward_pre_hooks: list = []
+_global_hooked = [False]  # any global hook registered: the fast path checks this one flag
+
+
+class _Hook:
+    """A registered module hook: the callable and PyTorch's flags for it."""
+
+    __slots__ = ("fn", "with_kwargs", "always_call")
+
+    def __init__(self, fn, with_kwargs: bool = False, always_call: bool = False):
+        self.fn, self.with_kwargs, self.always_call = fn, with_kwargs, always_call
+
+
+class _HookHandle(RemovableHandle):
+    """``remove()`` takes the hook out of its list and refreshes the owner's fast-path flag."""
+
+    def __init__(self, hooks: list, hook, owner=None) -> None:
+        super().__init__(hooks, hook)
+        self._owner = owner
+
+    def remove(self) -> None:
+        super().remove()
+        if self._owner is not None:
+            self._owner._refresh_hooked()
+        else:
+            _refresh_global()
+
+
+def _refresh_global() -> None:
+    _global_hooked[0] = bool(
+        _global_forward_pre_hooks
+        or _global_forward_hooks
+        or _global_backward_hooks
+        or _global_backward_pre_hooks
+    )
+
+
+def _add(hooks: list, hook: _Hook, prepend: bool, owner) -> _HookHandle:
+    if prepend:
+        hooks.insert(0, hook)
+    else:
+        hooks.append(hook)
+    if owner is None:
+        _refresh_global()
+    else:
+        owner._refresh_hooked()
+    return _HookHandle(hooks, hook, owner)
+
+
+def register_module_forward_pre_hook(hook) -> RemovableHandle:
+    """A forward pre-hook on every module (``hook(module, args)``), run before their own."""
+    return _add(_global_forward_pre_hooks, _Hook(hook), False, None)
+
+
+def register_module_forward_hook(
+    hook, *, with_kwargs: bool = False, always_call: bool = False
+) -> RemovableHandle:
+    """A forward hook on every module (``hook(module, args, output)``), run before their own."""
+    return _add(_global_forward_hooks, _Hook(hook, with_kwargs, always_call), False, None)
+
+
+def register_module_full_backward_hook(hook) -> RemovableHandle:
+    """A full backward hook on every module (``hook(module, grad_input, grad_output)``)."""
+    return _add(_global_backward_hooks, _Hook(hook), False, None)
+
+
+def register_module_full_backward_pre_hook(hook) -> RemovableHandle:
+    """A full backward pre-hook on every module (``hook(module, grad_output)``)."""
+    return _add(_global_backward_pre_hooks, _Hook(hook), False, None)
+
+
+def _flatten_tensors(value) -> list:
+    if isinstance(value, Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _flatten_tensors(v)]
+    return []
+
+
+def _replace_tensors(value, it):
+    if isinstance(value, Tensor):
+        return next(it)
+    if isinstance(value, (tuple, list)):
+        out = [_replace_tensors(v, it) for v in value]
+        return type(value)(*out) if hasattr(value, "_fields") else type(value)(out)
+    return value
+
+
+class _BackwardHooks:
+    """PyTorch's ``BackwardHook`` built on ``Tensor.register_hook``: the module's tensor
+    outputs and inputs pass through an identity node each; the outputs' gradients are
+    gathered (then the backward pre-hooks run, and may replace them), then the inputs'
+    (then the full backward hooks run with ``(grad_input, grad_output)``, and may replace
+    ``grad_input``). With several outputs (or inputs) a replacement reaches the gradient
+    that arrived last only, and the others unchanged (PyTorch replaces all of them)."""
+
+    def __init__(self, module, hooks: list, pre_hooks: list):
+        self.module, self.hooks, self.pre_hooks = module, hooks, pre_hooks
+        self.n_in = 0
+        self.grad_inputs: list = []
+        self.grad_outputs: tuple | None = None
+
+    def setup_input(self, args: tuple) -> tuple:
+        self.in_slots = []  # per positional arg: index among tracked inputs, or None
+        out = []
+        for a in args:
+            if isinstance(a, Tensor) and a.requires_grad:
+                i = self.n_in
+                self.n_in += 1
+                a = a.reshape(a.shape)
+                a.register_hook(self._input_hook(i))
+                self.in_slots.append(i)
+            else:
+                self.in_slots.append(None)
+            out.append(a)
+        self.grad_inputs = [None] * self.n_in
+        self.seen_in = 0
+        return tuple(out)
+
+    def setup_output(self, result):
+        outs = _flatten_tensors(result)
+        wrapped = []
+        self.out_req = []
+        for t in outs:
+            if t.requires_grad:
+                t = t.reshape(t.shape)
+                self.out_req.append(True)
+            else:
+                self.out_req.append(False)
+            wrapped.append(t)
+        self.n_out = sum(self.out_req)
+        self.outs_grad: list = [None] * len(outs)
+        self.seen_out = 0
+        for i, t in enumerate(wrapped):
+            if self.out_req[i]:
+                t.register_hook(self._output_hook(i))
+        return _replace_tensors(result, iter(wrapped))
+
+    def _output_hook(self, i):
+        def hook(g):
+            self.outs_grad[i] = g
+            self.seen_out += 1
+            if self.seen_out < self.n_out:
+                return None
+            self.seen_out = 0
+            grads = tuple(self.outs_grad)
+            for h in self.pre_hooks:
+                new = h.fn(self.module, grads)
+                if new is not None:
+                    grads = tuple(new) if isinstance(new, (tuple, list)) else (new,)
+            self.grad_outputs = grads
+            if self.n_in == 0:  # nothing to wait for: PyTorch calls the hooks now
+                gi = tuple(None for _ in self.in_slots)
+                for h in self.hooks:
+                    h.fn(self.module, gi, grads)
+            return grads[i]
+
+        return hook
+
+    def _input_hook(self, i):
+        def hook(g):
+            self.grad_inputs[i] = g
+            self.seen_in += 1
+            if self.seen_in < self.n_in:
+                return None
+            self.seen_in = 0
+            gi = tuple(None if s is None else self.grad_inputs[s] for s in self.in_slots)
+            for h in self.hooks:
+                new = h.fn(self.module, gi, self.grad_outputs)
+                if new is not None:
+                    new = tuple(new) if isinstance(new, (tuple, list)) else (new,)
+                    if len(new) != len(gi):
+                        raise RuntimeError(
+                            f"backward hook {getattr(h.fn, '__name__', h.fn)!r} returned "
+                            f"{len(new)} gradients; expected {len(gi)}"
+                        )
+                    gi = new
+            k = self.in_slots.index(i)
+            return gi[k]
+
+        return hook
+
+
 class Module:
     """Base class of layers and networks: subclass it and define ``forward``.
 
@@ -83,6 +271,7 @@ class Module:
     """
 
     training: bool
+    _hooked = False  # any hook on this module: __call__'s one check on the fast path
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -95,7 +284,136 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
+        if self._hooked or _global_hooked[0]:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # -- hooks ----------------------------------------------------------------------------
+    def _hook_list(self, name: str) -> list:
+        hooks = self.__dict__.get(name)
+        if hooks is None:
+            hooks = []
+            object.__setattr__(self, name, hooks)
+        return hooks
+
+    def _refresh_hooked(self) -> None:
+        d = self.__dict__
+        object.__setattr__(
+            self,
+            "_hooked",
+            any(
+                d.get(k)
+                for k in (
+                    "_forward_pre_hooks",
+                    "_forward_hooks",
+                    "_backward_hooks",
+                    "_backward_pre_hooks",
+                )
+            ),
+        )
+
+    def register_forward_pre_hook(
+        self, hook, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """``hook(module, args)`` (or ``hook(module, args, kwargs)`` with ``with_kwargs``)
+        before each ``forward``; a returned value replaces ``args`` (a non-tuple is wrapped),
+        or ``(args, kwargs)`` with ``with_kwargs``.
+
+        >>> import backprop as bp
+        >>> m = bp.nn.Identity()
+        >>> h = m.register_forward_pre_hook(lambda mod, args: (args[0] * 2,))
+        >>> m(bp.tensor([1.0])).tolist()
+        [2.0]
+        >>> h.remove()
+        """
+        return _add(self._hook_list("_forward_pre_hooks"), _Hook(hook, with_kwargs), prepend, self)
+
+    def register_forward_hook(
+        self, hook, *, prepend: bool = False, with_kwargs: bool = False, always_call: bool = False
+    ) -> RemovableHandle:
+        """``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
+        ``with_kwargs``) after each ``forward``; a returned value replaces the output.
+        ``always_call`` runs it even when ``forward`` raises (with output None)."""
+        return _add(
+            self._hook_list("_forward_hooks"),
+            _Hook(hook, with_kwargs, always_call),
+            prepend,
+            self,
+        )
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_output)`` when the gradients of the module's outputs are
+        computed; returned gradients replace them."""
+        return _add(self._hook_list("_backward_pre_hooks"), _Hook(hook), prepend, self)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` when the gradients of the module's
+        positional tensor inputs are computed (None for inputs that need none); returned
+        gradients replace ``grad_input``."""
+        return _add(self._hook_list("_backward_hooks"), _Hook(hook), prepend, self)
+
+    def register_backward_hook(self, hook) -> RemovableHandle:
+        """PyTorch's deprecated form; here the same as ``register_full_backward_hook``."""
+        return self.register_full_backward_hook(hook)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict):
+        d = self.__dict__
+        for h in _global_forward_pre_hooks + d.get("_forward_pre_hooks", []):
+            if h.with_kwargs:
+                res = h.fn(self, args, kwargs)
+                if res is not None:
+                    if not (isinstance(res, tuple) and len(res) == 2):
+                        raise RuntimeError(
+                            "forward pre-hook must return None or a tuple of "
+                            f"(new_args, new_kwargs), but got {res}."
+                        )
+                    args, kwargs = res
+            else:
+                res = h.fn(self, args)
+                if res is not None:
+                    args = res if isinstance(res, tuple) else (res,)
+        bw_hooks = _global_backward_hooks + d.get("_backward_hooks", [])
+        bw_pre = _global_backward_pre_hooks + d.get("_backward_pre_hooks", [])
+        bw = None
+        from ..autograd import is_grad_enabled
+
+        if (bw_hooks or bw_pre) and is_grad_enabled():
+            bw = _BackwardHooks(self, bw_hooks, bw_pre)
+            args = bw.setup_input(args)
+        fwd_hooks = _global_forward_hooks + d.get("_forward_hooks", [])
+        called: set[int] = set()
+        result = None
+        try:
+            result = self.forward(*args, **kwargs)
+            for h in fwd_hooks:
+                called.add(id(h))
+                if h.with_kwargs:
+                    res = h.fn(self, args, kwargs, result)
+                else:
+                    res = h.fn(self, args, result)
+                if res is not None:
+                    result = res
+        except Exception:
+            import warnings
+
+            for h in fwd_hooks:
+                if h.always_call and id(h) not in called:
+                    try:
+                        if h.with_kwargs:
+                            h.fn(self, args, kwargs, result)
+                        else:
+                            h.fn(self, args, result)
+                    except Exception as e:
+                        warnings.warn(
+                            "global module forward hook with ``always_call=True`` raised an "
+                            f"exception that was silenced as another error was raised in "
+                            f"forward: {e!s}",
+                            stacklevel=2,
+                        )
+            raise
+        if bw is not None:
+            result = bw.setup_output(result)
+        return result
 
     # -- registration ---------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -205,6 +523,28 @@ class Module:
             raise AttributeError(f"{type(mod).__name__} has no parameter '{name}'")
         return mod._parameters[name]
 
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Replace (or, without ``strict``, add) the module at the dotted path ``target``."""
+        if not target:
+            raise ValueError("Cannot set the submodule without a target name!")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and name not in parent._modules:
+            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent.add_module(name, module)
+
+    def get_buffer(self, target: str) -> Tensor:
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._buffers:
+            raise AttributeError(f"{type(mod).__name__} has no buffer '{name}'")
+        return mod._buffers[name]
+
+    def _get_name(self) -> str:
+        return type(self).__name__
+
     # -- traversal ------------------------------------------------------------------------
     def named_modules(
         self, memo=None, prefix: str = "", remove_duplicate: bool = True
@@ -307,8 +647,25 @@ class Module:
             prefix = args[1] if len(args) > 1 else prefix
             keep_vars = args[2] if len(args) > 2 else keep_vars
         out = OrderedDict() if destination is None else destination
-        for name, t in self._state_items():
-            out[prefix + name] = t if keep_vars else t.detach()
+        mods = list(self.named_modules())
+        for mname, m in mods:
+            for h in m.__dict__.get("_state_dict_pre_hooks", ()):
+                h.fn(m, prefix + (mname + "." if mname else ""), keep_vars)
+        for mname, m in mods:
+            pre = prefix + (mname + "." if mname else "")
+            for k, t in m._parameters.items():
+                if t is not None:
+                    out[pre + k] = t if keep_vars else t.detach()
+            for k, t in m._buffers.items():
+                if t is not None and k not in m._non_persistent_buffers_set:
+                    out[pre + k] = t if keep_vars else t.detach()
+            if type(m).get_extra_state is not Module.get_extra_state:
+                out[pre + "_extra_state"] = m.get_extra_state()
+        for mname, m in reversed(mods):
+            for h in m.__dict__.get("_state_dict_hooks", ()):
+                res = h.fn(m, out, prefix + (mname + "." if mname else ""), {})
+                if res is not None:
+                    out = res
         return out
 
     def load_state_dict(
@@ -318,9 +675,28 @@ class Module:
 
         With ``strict`` every key must match and every shape must agree.
         """
+        mods = list(self.named_modules())
+        if any(m.__dict__.get("_load_state_dict_pre_hooks") for _, m in mods):
+            state_dict = OrderedDict(state_dict)
+            for mname, m in mods:
+                for h in m.__dict__.get("_load_state_dict_pre_hooks", ()):
+                    h.fn(m, state_dict, mname + "." if mname else "", {}, strict, [], [], [])
         own = dict(self._state_items())
+        extra = {}
+        for mname, m in mods:
+            if type(m).set_extra_state is not Module.set_extra_state:
+                extra[(mname + "." if mname else "") + "_extra_state"] = m
         missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
+        missing += [k for k in extra if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own and k not in extra]
+        for k, m in extra.items():
+            if k in state_dict:
+                m.set_extra_state(state_dict[k])
+        result = IncompatibleKeys(missing, unexpected)
+        for _, m in mods:
+            for h in m.__dict__.get("_load_state_dict_post_hooks", ()):
+                h.fn(m, result)
+        missing, unexpected = result.missing_keys, result.unexpected_keys
         if strict and (missing or unexpected):
             raise StateDictError(
                 f"load_state_dict: missing keys {missing}, unexpected keys {unexpected} "
@@ -339,7 +715,47 @@ class Module:
                     f"but {tuple(t._data.shape)} in the model"
                 )
             t._data[...] = arr
-        return IncompatibleKeys(missing, unexpected)
+        return result
+
+    def get_extra_state(self) -> Any:
+        """Override (with ``set_extra_state``) to save non-tensor state in ``state_dict``
+        under ``_extra_state``."""
+        raise RuntimeError(
+            "Reached a code path in Module.get_extra_state() that should never be called."
+        )
+
+    def set_extra_state(self, state: Any) -> None:
+        raise RuntimeError(
+            "Reached a code path in Module.set_extra_state() that should never be called."
+        )
+
+    def register_state_dict_pre_hook(self, hook) -> RemovableHandle:
+        """``hook(module, prefix, keep_vars)`` before ``state_dict`` collects this module."""
+        hooks = self._hook_list("_state_dict_pre_hooks")
+        hooks.append(_Hook(hook))
+        return RemovableHandle(hooks, hooks[-1])
+
+    def register_state_dict_post_hook(self, hook) -> RemovableHandle:
+        """``hook(module, state_dict, prefix, local_metadata)`` after ``state_dict``."""
+        hooks = self._hook_list("_state_dict_hooks")
+        hooks.append(_Hook(hook))
+        return RemovableHandle(hooks, hooks[-1])
+
+    _register_state_dict_hook = register_state_dict_post_hook
+
+    def register_load_state_dict_pre_hook(self, hook) -> RemovableHandle:
+        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before ``load_state_dict``; it may edit the dict."""
+        hooks = self._hook_list("_load_state_dict_pre_hooks")
+        hooks.append(_Hook(hook))
+        return RemovableHandle(hooks, hooks[-1])
+
+    def register_load_state_dict_post_hook(self, hook) -> RemovableHandle:
+        """``hook(module, incompatible_keys)`` after ``load_state_dict``; it may edit the
+        key lists in place (strict mode then sees the edited lists)."""
+        hooks = self._hook_list("_load_state_dict_post_hooks")
+        hooks.append(_Hook(hook))
+        return RemovableHandle(hooks, hooks[-1])
 
     # -- modes, gradients, dtype ----------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
@@ -395,6 +811,22 @@ class Module:
                     if dt is not None and t._data.dtype.kind == "f" and t._data.dtype != dt:
                         t._data = t._data.astype(dt)
                         t._grad = None
+        return self
+
+    def type(self, dst_type) -> Module:
+        """Cast every floating parameter and buffer to ``dst_type``."""
+        return self.to(dst_type)
+
+    def share_memory(self) -> Module:
+        """A no-op here (one process's arrays); kept for PyTorch's multiprocessing code."""
+        return self
+
+    def to_empty(self, *, device=None, recurse: bool = True) -> Module:
+        """Move to ``device`` leaving the values uninitialised (here: zeros)."""
+        if device is not None:
+            self.to(device)
+        for t in list(self.parameters()) + list(self.buffers()):
+            t._data = backend.get_array_module(t._data).zeros_like(t._data)
         return self
 
     def cpu(self) -> Module:

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .. import ops
-from ..tensor import Tensor
+from ... import ops
+from ...tensor import Tensor
 
 __all__ = [
     "clip_grad_norm_",
@@ -111,3 +111,6 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         n = p._data.size
         p._data[...] = vec._data[offset : offset + n].reshape(p._data.shape)
         offset += n
+
+
+from . import rnn  # noqa: E402  (nn.utils.rnn: pad_sequence, pack_padded_sequence, ...)
