@@ -443,6 +443,13 @@ UPSTREAM = {
         1e-3,
         1e-5,
     ),
+    "mnist_rnn": (
+        "mnist_rnn.py",
+        ["--epochs", "1", "--batch-size", "16", "--test-batch-size", "32", "--log-interval", "1"],
+        [],
+        1e-3,
+        1e-5,
+    ),
     "vae": (
         "vae.py",
         ["--epochs", "2", "--batch-size", "32", "--log-interval", "1", "--no-accel"],
@@ -649,19 +656,25 @@ class Tape:
         patch(lib.nn.Module, "__call__", call)
 
         tape = self
-        dropout_forward = lib.nn.Dropout.forward
 
-        def dropout(module, input):
-            if not (module.training and module.p > 0):
-                return dropout_forward(module, input)
-            if is_torch:
-                out = dropout_forward(module, input)
-                tape.events.append(("dropout", (out != 0).numpy().copy()))
-                return out
-            keep = tape._take("dropout")
-            return input * lib.tensor(keep / (1 - module.p), dtype=input.dtype)
+        def replayed(cls):  # the mask a dropout layer drew in torch, replayed in backprop
+            forward = cls.forward
 
-        patch(lib.nn.Dropout, "forward", dropout)
+            def dropout(module, input):
+                if not (module.training and module.p > 0):
+                    return forward(module, input)
+                if is_torch:
+                    out = forward(module, input)
+                    tape.events.append(("dropout", (out != 0).numpy().copy()))
+                    return out
+                keep = tape._take("dropout")
+                return input * lib.tensor(keep / (1 - module.p), dtype=input.dtype)
+
+            return dropout
+
+        for name in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d"):
+            cls = getattr(lib.nn, name)
+            patch(cls, "forward", replayed(cls))
 
         sampler_iter = lib.utils.data.RandomSampler.__iter__
 

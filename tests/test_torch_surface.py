@@ -378,3 +378,14 @@ def test_functions_take_pytorchs_keyword_names():
 
 def _as(lib, v):
     return lib.tensor(v) if isinstance(v, np.ndarray) else v
+
+
+def test_dropout2d_on_a_2d_input_warns_and_drops_elements_as_torch():
+    x = bp.ones(64, 32)
+    with pytest.warns(UserWarning, match="2-D input to dropout2d"):
+        y = bp.nn.functional.dropout2d(x, 0.5, training=True)
+    kept = y.numpy() != 0
+    assert y.shape == (64, 32)
+    assert 0.3 < kept.mean() < 0.7
+    assert kept.any(axis=1).all() and not kept.all(axis=1).any()  # per element, not per row
+    np.testing.assert_allclose(y.numpy()[kept], 2.0)

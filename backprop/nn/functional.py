@@ -484,7 +484,20 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False):
-    """Zero each channel (a whole feature map) of (N, C, H, W) with probability ``p``."""
+    """Zero each channel (a whole feature map) of (N, C, H, W) with probability ``p``.
+
+    A 2-D input (N, C) is taken as PyTorch takes it, with a warning: channels without
+    spatial dims, one draw per element (``dropout``'s behaviour)."""
+    if getattr(input, "ndim", None) == 2:
+        import warnings
+
+        warnings.warn(
+            "dropout2d: Received a 2-D input to dropout2d, which is deprecated (as in "
+            "PyTorch); use dropout instead. It is taken as (N, C): one draw per element.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return _feature_dropout("dropout2d", input.unsqueeze(-1), p, training, 1).squeeze(-1)
     return _feature_dropout("dropout2d", input, p, training, 2)
 
 
