@@ -806,6 +806,9 @@ from .functional_more import (  # noqa: E402
     softshrink,
 )
 
+from .loss_functions_more import *  # noqa: E402, F403
+from .loss_functions_more import __all__ as _more_losses  # noqa: E402
+
 relu_ = _inplace("relu_", relu)
 elu_ = _inplace("elu_", elu)
 leaky_relu_ = _inplace("leaky_relu_", leaky_relu)
@@ -839,3 +842,4 @@ __all__ += [
     "softshrink",
     "threshold_",
 ]
+__all__ += _more_losses
