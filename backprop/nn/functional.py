@@ -805,7 +805,6 @@ from .functional_more import (  # noqa: E402
     rrelu,
     softshrink,
 )
-
 from .loss_functions_more import *  # noqa: E402, F403
 from .loss_functions_more import __all__ as _more_losses  # noqa: E402
 
