@@ -114,3 +114,112 @@ def test_skip_init():
         bp.nn.utils.skip_init(NoDevice)
     with pytest.raises(RuntimeError, match="Expected a Module"):
         bp.nn.utils.skip_init(int)
+
+
+# ---------------------------------------------------------------- parametrizations
+
+
+@pytest.mark.parametrize("name,args,xshape,dim", LAYERS)
+def test_parametrizations_weight_norm_against_torch(name, args, xshape, dim):
+    bp.manual_seed(0)
+    ours = getattr(bp.nn, name)(*args).double()
+    theirs = getattr(torch.nn, name)(*args).double()
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    P, TP = bp.nn.utils.parametrizations, torch.nn.utils.parametrizations
+    P.weight_norm(ours, dim=dim)
+    TP.weight_norm(theirs, dim=dim)
+    assert type(ours).__name__ == type(theirs).__name__
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    rng = np.random.default_rng(1)
+    new = {k: rng.normal(size=tuple(v.shape)) for k, v in theirs.state_dict().items()}
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in new.items()})
+    ours.load_state_dict({k: bp.tensor(v) for k, v in new.items()})
+    x = rng.normal(size=xshape)
+    yo, yt = ours(bp.tensor(x)), theirs(torch.tensor(x))
+    close(yo, yt)
+    seed = rng.normal(size=tuple(yt.shape))
+    (yo * bp.tensor(seed)).sum().backward()
+    (yt * torch.tensor(seed)).sum().backward()
+    for (k, p), tp in zip(ours.named_parameters(), theirs.parameters()):
+        close(p.grad, tp.grad, rtol=1e-8, atol=1e-10)
+    # Assigning the weight goes through right_inverse.
+    w = rng.normal(size=tuple(theirs.weight.shape))
+    ours.weight = bp.tensor(w)
+    with torch.no_grad():
+        theirs.weight = torch.tensor(w)
+    close(ours.weight, theirs.weight)
+    close(ours.parametrizations.weight.original0, theirs.parametrizations.weight.original0)
+    bp.nn.utils.parametrize.remove_parametrizations(ours, "weight")
+    torch.nn.utils.parametrize.remove_parametrizations(theirs, "weight")
+    assert type(ours) is getattr(bp.nn, name) and isinstance(ours.weight, bp.nn.Parameter)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    close(ours.weight, theirs.weight)
+
+
+def test_parametrizations_weight_norm_loads_old_state_dict():
+    old = quiet(bp.nn.utils.weight_norm, bp.nn.Linear(3, 2).double())
+    new = bp.nn.utils.parametrizations.weight_norm(bp.nn.Linear(3, 2).double())
+    new.load_state_dict(old.state_dict())
+    x = bp.randn(4, 3).double()
+    close(new(x), torch.tensor(old(x).numpy()))
+
+
+class Symmetric(bp.nn.Module):
+    def forward(self, X):
+        return X.triu() + X.triu(1).transpose(-1, -2)
+
+    def right_inverse(self, A):
+        return A.triu()
+
+
+class TSymmetric(torch.nn.Module):
+    def forward(self, X):
+        return X.triu() + X.triu(1).transpose(-1, -2)
+
+    def right_inverse(self, A):
+        return A.triu()
+
+
+class Scale(bp.nn.Module):
+    def forward(self, X):
+        return 2.0 * X
+
+
+class TScale(torch.nn.Module):
+    def forward(self, X):
+        return 2.0 * X
+
+
+def test_custom_parametrization_chain_cache_and_remove():
+    P, TP = bp.nn.utils.parametrize, torch.nn.utils.parametrize
+    rng = np.random.default_rng(0)
+    w0 = rng.normal(size=(3, 3))
+    ours, theirs = bp.nn.Linear(3, 3).double(), torch.nn.Linear(3, 3).double()
+    ours.weight._data[...] = w0
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(w0))
+    P.register_parametrization(ours, "weight", Symmetric())
+    TP.register_parametrization(theirs, "weight", TSymmetric())
+    P.register_parametrization(ours, "weight", Scale())
+    TP.register_parametrization(theirs, "weight", TScale())
+    assert P.is_parametrized(ours) and P.is_parametrized(ours, "weight")
+    assert not P.is_parametrized(ours, "bias")
+    assert P.type_before_parametrizations(ours) is bp.nn.Linear
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    close(ours.weight, theirs.weight)
+    close(ours.parametrizations.weight.original, theirs.parametrizations.weight.original)
+    with P.cached():
+        assert ours.weight is ours.weight
+    assert ours.weight is not ours.weight
+    x = rng.normal(size=(2, 3))
+    ours(bp.tensor(x)).sum().backward()
+    theirs(torch.tensor(x)).sum().backward()
+    close(ours.parametrizations.weight.original.grad, theirs.parametrizations.weight.original.grad)
+    P.remove_parametrizations(ours, "weight", leave_parametrized=False)
+    TP.remove_parametrizations(theirs, "weight", leave_parametrized=False)
+    assert not P.is_parametrized(ours) and type(ours) is bp.nn.Linear
+    assert not hasattr(ours, "parametrizations")
+    close(ours.weight, theirs.weight)
+    with pytest.raises(ValueError, match="does not have a parametrization"):
+        P.remove_parametrizations(ours, "weight")

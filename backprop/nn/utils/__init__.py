@@ -119,7 +119,11 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         offset += n
 
 
-from . import rnn  # noqa: E402  (nn.utils.rnn: pad_sequence, pack_padded_sequence, ...)
+from . import (  # noqa: E402
+    parametrizations,
+    parametrize,
+    rnn,  # noqa: E402  (nn.utils.rnn: pad_sequence, pack_padded_sequence, ...)
+)
 from .weight_norm import remove_weight_norm, weight_norm  # noqa: E402
 
 
