@@ -141,7 +141,7 @@ def test_parametrizations_weight_norm_against_torch(name, args, xshape, dim):
     seed = rng.normal(size=tuple(yt.shape))
     (yo * bp.tensor(seed)).sum().backward()
     (yt * torch.tensor(seed)).sum().backward()
-    for (k, p), tp in zip(ours.named_parameters(), theirs.parameters()):
+    for p, tp in zip(ours.parameters(), theirs.parameters()):
         close(p.grad, tp.grad, rtol=1e-8, atol=1e-10)
     # Assigning the weight goes through right_inverse.
     w = rng.normal(size=tuple(theirs.weight.shape))
