@@ -162,3 +162,33 @@ def test_float32_stays_float32():
     x, t = bp.randn(4, 3), bp.tensor(np.where(np.arange(12) % 2, 1.0, -1.0).reshape(4, 3))
     assert F.soft_margin_loss(x, t.float()).dtype == bp.float32
     assert bp.nn.TripletMarginLoss()(x, x * 2, x * 3).dtype == bp.float32
+
+
+def _grads(fname, lib, arrays, grad_mask, **kw):
+    fn = getattr(torch.nn.functional if lib is torch else F, fname)
+    ts = [lib.tensor(a, requires_grad=g) for a, g in zip(arrays, grad_mask)]
+    fn(*ts, reduction="sum", **kw).backward()
+    return [t.grad for t, g in zip(ts, grad_mask) if g]
+
+
+@pytest.mark.parametrize(
+    "fname,arrays,grad_mask,kw",
+    [  # every hinge sits exactly on its kink
+        ("margin_ranking_loss", [[1.0, 2.0], [1.0, 2.0], [1.0, -1.0]], [1, 1, 0], {}),
+        ("hinge_embedding_loss", [[1.0, 0.5], [-1.0, -1.0]], [1, 0], {}),
+        ("cosine_embedding_loss", [[[1.0, 0.0]], [[0.0, 1.0]], [-1.0]], [1, 1, 0], {}),
+        ("multi_margin_loss", [[[1.0, 0.0, 0.5]], np.array([0])], [1, 0], {}),
+        ("multilabel_margin_loss", [[[1.0, 0.0, 0.5]], np.array([[0, -1, 0]])], [1, 0], {}),
+        ("triplet_margin_loss", [[[0.0, 0.0]], [[1.0, 0.0]], [[2.0, 0.0]]], [1, 1, 1], {}),
+    ],
+)
+def test_gradients_at_the_kink_as_torch(fname, arrays, grad_mask, kw):
+    arrays = [
+        np.asarray(a, dtype=np.float64 if np.asarray(a).dtype.kind == "f" else None) for a in arrays
+    ]
+    mask = [bool(g) for g in grad_mask]
+    kw = dict(kw, eps=0.0) if fname == "triplet_margin_loss" else kw
+    for ours, theirs in zip(
+        _grads(fname, bp, arrays, mask, **kw), _grads(fname, torch, arrays, mask, **kw)
+    ):
+        close(ours, theirs)

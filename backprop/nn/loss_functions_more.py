@@ -41,7 +41,13 @@ def _zero(x: Tensor) -> Tensor:
 
 
 def _hinge(x: Tensor) -> Tensor:
-    """``max(x, 0)`` with gradient 0 at the kink (PyTorch's ``clamp_min``)."""
+    """``max(x, 0)`` as PyTorch's ``clamp_min``: the gradient passes at the kink (x = 0)."""
+    return ops.where(x._data >= 0, x, _zero(x))
+
+
+def _hinge_strict(x: Tensor) -> Tensor:
+    """``max(x, 0)`` with gradient 0 at the kink, as PyTorch's multi-margin kernels
+    (``if (z > 0)``)."""
     return ops.where(x._data > 0, x, _zero(x))
 
 
@@ -190,7 +196,7 @@ def multi_margin_loss(
     if flat.size and (flat.min() < 0 or flat.max() >= c):
         raise IndexError(f"multi_margin_loss: target out of bounds for {c} classes")
     picked = ops.reshape(x[np.arange(n), flat], (n, 1))
-    z = _hinge(x - picked + margin)
+    z = _hinge_strict(x - picked + margin)
     if p == 2:
         z = z * z
     if weight is not None:
@@ -231,7 +237,7 @@ def multilabel_margin_loss(
             is_target[row, j] = True
     mask = count[:, :, None] * (~is_target)[:, None, :]  # (n, j, i)
     diff = 1.0 - ops.reshape(x, (n, c, 1)) + ops.reshape(x, (n, 1, c))
-    loss = ops.sum(ops.sum(_hinge(diff) * _const(x, mask), dim=2), dim=1) / float(c)
+    loss = ops.sum(ops.sum(_hinge_strict(diff) * _const(x, mask), dim=2), dim=1) / float(c)
     if input.ndim == 1:
         loss = ops.reshape(loss, ())
     return _reduce(loss, _legacy(size_average, reduce, reduction))
