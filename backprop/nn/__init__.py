@@ -58,6 +58,8 @@ from .losses import (
     NLLLoss,
     SmoothL1Loss,
 )
+from .losses_more import *  # noqa: F403
+from .losses_more import __all__ as _more_losses
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm
 from .pooling import (
@@ -196,3 +198,4 @@ __all__ = [
     "utils",
 ]
 __all__ += _more
+__all__ += _more_losses

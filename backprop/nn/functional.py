@@ -818,6 +818,8 @@ from .functional_more import (  # noqa: E402
     rrelu,
     softshrink,
 )
+from .loss_functions_more import *  # noqa: E402, F403
+from .loss_functions_more import __all__ as _more_losses  # noqa: E402
 
 relu_ = _inplace("relu_", relu)
 elu_ = _inplace("elu_", elu)
@@ -852,3 +854,4 @@ __all__ += [
     "softshrink",
     "threshold_",
 ]
+__all__ += _more_losses

@@ -21,12 +21,14 @@ from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .asgd import ASGD
 from .lbfgs import LBFGS
 from .lr_scheduler import CosineAnnealingLR, ExponentialLR, LRScheduler, StepLR
 from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 
 __all__ = [
@@ -36,10 +38,12 @@ __all__ = [
     "Adam",
     "AdamW",
     "Adamax",
+    "ASGD",
     "LBFGS",
     "NAdam",
     "RAdam",
     "RMSprop",
+    "Rprop",
     "Optimizer",
     "lr_scheduler",
     "LRScheduler",

@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import inspect
 import math
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -20,10 +22,14 @@ from ... import ops
 from ...tensor import Tensor
 
 __all__ = [
+    "clip_grad_norm",
     "clip_grad_norm_",
     "clip_grad_value_",
     "get_total_norm",
     "parameters_to_vector",
+    "remove_weight_norm",
+    "skip_init",
+    "weight_norm",
     "vector_to_parameters",
 ]
 
@@ -113,4 +119,41 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         offset += n
 
 
-from . import rnn  # noqa: E402  (nn.utils.rnn: pad_sequence, pack_padded_sequence, ...)
+from . import (  # noqa: E402
+    parametrizations,
+    parametrize,
+    rnn,  # noqa: E402  (nn.utils.rnn: pad_sequence, pack_padded_sequence, ...)
+)
+from .weight_norm import remove_weight_norm, weight_norm  # noqa: E402
+
+
+def clip_grad_norm(
+    parameters,
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach=None,
+):
+    """PyTorch's deprecated name for ``clip_grad_norm_`` (it warns the same)."""
+    warnings.warn(
+        "`torch.nn.utils.clip_grad_norm` is now deprecated "
+        "in favor of `torch.nn.utils.clip_grad_norm_`.",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+
+
+def skip_init(module_cls, *args, **kwargs):
+    """Build ``module_cls(*args, **kwargs)`` whose parameters are to be overwritten anyway.
+    PyTorch builds it on the meta device and allocates uninitialised memory; here the module
+    is built as usual (its values are unspecified either way). ``module_cls`` must take a
+    ``device`` argument, as PyTorch requires."""
+    from ..module import Module
+
+    if not (isinstance(module_cls, type) and issubclass(module_cls, Module)):
+        raise RuntimeError(f"Expected a Module; got {module_cls}")
+    if "device" not in inspect.signature(module_cls).parameters:
+        raise RuntimeError("Module must support a 'device' arg to skip initialization")
+    kwargs.setdefault("device", "cpu")
+    return module_cls(*args, **kwargs)
