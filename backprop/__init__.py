@@ -401,3 +401,7 @@ def _alias_axis_kwargs() -> None:
 
 
 _alias_axis_kwargs()
+
+from . import tensor_methods as _tensor_methods  # noqa: E402
+
+_tensor_methods.attach(Tensor)  # last: aliases and in-place forms of every op attached above

@@ -92,6 +92,7 @@ class Function:
     # refuses to run if an in-place op changed one of them since the forward pass.
     saved_inputs: tuple = ()
     versions: tuple | None = None  # the inputs' versions at forward, when any was not 0
+    out_version = 0  # the output's version when the rule may read it (an in-place op: after it)
 
     parents: tuple
     # Leave __dict__ on: ops keep their small non-array parameters (dims, shapes) as attributes.
@@ -211,7 +212,7 @@ def _check_versions(fn: Function, t: Tensor) -> None:
         vc = getattr(p, "_vc", None)
         if vc is None:
             continue
-        then = 0 if i < 0 or vs is None else vs[i]
+        then = fn.out_version if i < 0 else 0 if vs is None else vs[i]
         if vc[0] != then:
             what = "its output" if i < 0 else f"input {i}"
             name = f" '{p.name}'" if getattr(p, "name", None) else ""

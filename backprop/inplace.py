@@ -58,6 +58,8 @@ class InplaceMixin:
         out = result(old, *args)
         _write(self, out._data, name)
         self._ctx, self.requires_grad = out._ctx, out.requires_grad
+        if self._ctx is not None:  # the node's output is this tensor, at its version now
+            self._ctx.out_version = self._version
         return self
 
     # -- arithmetic -----------------------------------------------------------------------
