@@ -85,3 +85,32 @@ def test_unknown_claims_are_never_reported_as_holding():
 def test_fitted_claims_are_not_evidence():
     r = bp.check({"h": "1.2", "g": "-0.6"}, _net(), fitted={"g": "w2"})
     assert r["g"].verdict == "fitted" and "inferred" in str(r["g"])
+
+
+def test_rounded_too_early_names_the_lines_own_value():
+    # the line dL/dh = dL/dg w2 reads dL/dg = -1.56, so gives 0.78, and prints it cut to 0.7
+    r = bp.check(
+        {"dL/dg": "-1.56", "dL/dh": "0.7"}, _net(), local={"dL/dh": lambda c: c["dL/dg"] * -0.5}
+    )
+    why = r["dL/dh"].reason
+    assert r["dL/dh"].verdict == "slip on this line"
+    assert why.startswith("rounded too early: its line's own value 0.78 cut to 1")
+    assert "the correct value" not in why
+    r = bp.check({"dL/dw2": "-1"}, _net())  # no line given: then it is the correct value
+    assert r["dL/dw2"].reason.startswith("rounded too early: the correct value -1.92 cut to 1")
+
+
+def test_a_wrong_formula_is_told_from_wrong_arithmetic():
+    # dL/dw1 = dL/dh * x: a line that writes dL/dh / x instead, with right arithmetic
+    claims = {"dL/dh": "0.8", "dL/dw1": "0.5333"}
+    r = bp.check(
+        claims,
+        _net(),
+        local={"dL/dw1": lambda c: c["dL/dh"] * 1.5},
+        written={"dL/dw1": lambda c: c["dL/dh"] / 1.5},
+    )
+    it = r["dL/dw1"]
+    assert it.verdict == "slip on this line"
+    assert it.reason == "the formula is wrong, not the arithmetic"
+    assert "its own arithmetic gives 0.533333, as printed" in str(it)
+    assert "its own line gives" not in str(it)

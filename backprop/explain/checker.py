@@ -54,11 +54,17 @@ class Item:
     tolerance: float
     local: float | None = None  # the line recomputed from the claimed inputs
     local_holds: bool | None = None
+    written: float | None = None  # the line's arithmetic exactly as written (its own formula)
+    written_uses: list[str] = field(default_factory=list)  # the claims that arithmetic reads
     line: str = ""  # where the claim comes from (e.g. the lecture's line)
     fitted: str = ""  # what was inferred from this claim (then it cannot be evidence)
     uses: list[str] = field(default_factory=list)  # the claims its own line reads
     carried_from: str | None = None  # the earlier wrong claim an error comes from
     reason: str = ""  # why it is wrong: sign, factor, rounded too early, ...
+
+    @property
+    def _written_holds(self) -> bool:
+        return self.written is not None and abs(self.claimed - self.written) <= self.tolerance
 
     @property
     def verdict(self) -> str:
@@ -86,15 +92,21 @@ class Item:
             s += f" correct {self.computed:.6g}"
         if self.holds is None:
             s += " (not checked: no such quantity in the graph)"
-        if self.local_holds is False:
+        if self.local_holds is False and self.written is not None and self._written_holds:
+            s += f"; its own arithmetic gives {self.written:.6g}, as printed"
+        elif self.local_holds is False:
             s += f"; its own line gives {self.local:.6g}"
         if self.reason:
             s += f": {self.reason}"
         return s
 
 
-def _why(claimed: float, right: float, tol: float) -> str:
-    """What kind of mistake turns ``right`` into ``claimed``, when a simple one does."""
+def _why(claimed: float, right: float, tol: float, what: str = "the correct value") -> str:
+    """What kind of mistake turns ``right`` into ``claimed``, when a simple one does.
+
+    ``what`` says what ``right`` is: the correct value, or the value the claim's own line
+    gives (then a reason is about that line, not about the correct value).
+    """
     if right == 0 or claimed == 0:
         return ""
     if abs(claimed + right) <= tol:
@@ -102,14 +114,15 @@ def _why(claimed: float, right: float, tol: float) -> str:
     digits = Decimal(repr(float(claimed))).normalize().as_tuple()
     sig = len(digits.digits)
     e = np.floor(np.log10(abs(right)))
-    for cut in (np.trunc, np.round):  # the right value cut or rounded to the printed digits
+    for cut, verb in ((np.round, "rounded"), (np.trunc, "cut")):  # to the printed digits
         if abs(cut(right / 10 ** (e - sig + 1)) * 10 ** (e - sig + 1) - claimed) <= 1e-12:
-            return f"rounded too early: the correct value cut to {sig} significant digit(s)"
+            r = fmt.num(right, 6)
+            return f"rounded too early: {what} {r} {verb} to {sig} significant digit(s)"
     for k, text in ((2, "twice"), (0.5, "half"), (4, "4 times"), (0.25, "a quarter of")):
         if abs(claimed - k * right) <= tol:
-            return f"a factor: {text} the correct value"
+            return f"a factor: {text} {what}"
     if abs(claimed - (1 - right)) <= tol:
-        return "1 minus the correct value (sigma(-x) for sigma(x)?)"
+        return f"1 minus {what} (sigma(-x) for sigma(x)?)"
     if abs(claimed) < abs(right) and abs(claimed - right) < 0.5 * abs(right):
         return "a rounded or cut intermediate value was carried into this line"
     return ""
@@ -256,6 +269,7 @@ def check(
     lines: dict[str, str] | None = None,
     tolerance: float | None = None,
     fitted: dict[str, str] | None = None,
+    written: dict[str, Callable[[dict], float]] | None = None,
 ) -> Report:
     """Check ``claims`` (name -> number, or a string as printed) against ``truth``.
 
@@ -264,6 +278,9 @@ def check(
     rate ``lr``) or a dict of correct values. ``local`` maps a claim to a function of the
     claims that redoes that claim's own line; ``lines`` gives each claim its source text.
     ``fitted`` names the claims an unknown was inferred from (they cannot be evidence).
+    ``written`` maps a claim to its line's arithmetic exactly as written, wrong formula and
+    all: where that gives the claim but ``local`` (the right formula on the same numbers) does
+    not, the slip is in the line's formula, not its arithmetic.
     ``tolerance`` overrides the printed precision.
 
     Each item gets one verdict: ``ok``, ``fitted``, ``slip on this line`` (its own line does
@@ -293,13 +310,35 @@ def check(
             item.local = float(local[k](reads))
             item.uses = list(dict.fromkeys(reads.read))
             item.local_holds = abs(values[k] - item.local) <= tol
+        if written and k in written:
+            reads = _Reads(values)
+            item.written = float(written[k](reads))
+            item.written_uses = list(dict.fromkeys(reads.read))
         items[k] = item
     for item in items.values():  # reasons, now that every item's verdict on its own is known
         wrong_inputs = [
             u for u in item.uses if u in items and items[u].verdict not in ("ok", "fitted")
         ]
-        if item.local_holds is False:
-            item.reason = _why(item.claimed, item.local, item.tolerance)
+        if item.local_holds is False and item._written_holds:
+            item.reason = "the formula is wrong, not the arithmetic"
+            wrong_written = [
+                u
+                for u in item.written_uses
+                if u in items and items[u].verdict not in ("ok", "fitted")
+            ]
+            if wrong_written:
+                item.reason += f"; it also uses the wrong {', '.join(wrong_written)}"
+        elif item.local_holds is False:
+            item.reason = _why(item.claimed, item.local, item.tolerance, "its line's own value")
+            if item.holds and item.computed:
+                off = abs(item.claimed - item.computed) / abs(item.computed)
+                item.reason += (
+                    f" (at that precision {fmt.num(item.claimed)} also matches the correct "
+                    f"{fmt.num(item.computed, 6)}, but carried into later lines it is "
+                    f"{off:.0%} off)"
+                )
+            if wrong_inputs:
+                item.reason += f"; it also uses the wrong {', '.join(wrong_inputs)}"
         elif item.holds is False and wrong_inputs:
             item.carried_from = wrong_inputs[0]
             item.reason = f"this line's arithmetic is right; it uses {', '.join(wrong_inputs)}"
