@@ -106,6 +106,7 @@ def finish(
             Path(out_dir) / f"{name}.png",
             highlight=focus,
             title=f"{name}: d{loss.name}/d{focus.name}",
+            inputs=inputs,
         )
     loss.backward()
     grads = {p.name: _num(t.gradients[p.name]) for p in params}
@@ -119,6 +120,7 @@ def finish(
     notes = list(extra.pop("notes", [])) + [kink_note(loss, kink)]
     return dict(
         _graph=loss,  # for --html: the explorer of this graph (not part of the JSON)
+        _inputs=tuple(inputs),
         forward=forward,
         trace=t,
         explanation=e,
