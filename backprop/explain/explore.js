@@ -62,9 +62,11 @@
         `${(c + 1) * p.bw - 1}\nblock mean ${exact(v)}`;
     }
     const idx = a.shape.length <= 1 ? (a.shape.length ? `[${c}]` : "") : `[${r}, ${c}]`;
-    return `${name}${idx} = ${exact(v)}`;
+    return `${idx ? indexable(name) : name}${idx} = ${exact(v)}`;
   }
 
+  // a name an index can follow unmistakably: x[0], dL/dx[0], dL/d(a + b)[0], (a + b)[0]
+  const indexable = s => (/^[\w.#]+$|^dL\/d[\w.#]+$|^dL\/d\(.*\)$/.test(s) ? s : `(${s})`);
   // an array drawn inside a node: numbers for a few values, a heatmap for more
   function drawArray(parent, a, x, y, w, name, role) {
     const n = size(a), g = grid(a);
@@ -90,9 +92,11 @@
                      fill: color(a.data[r * g.cols + c], m) }, hm);
     el("rect", { x: x, y: y, width: g.cols * cs, height: g.rows * cs, fill: "none", stroke: "#999" }, hm);
     hm.addEventListener("mousemove", ev => {
-      const pt = toLocal(ev, hm);
-      const c = Math.floor((pt.x - x) / cs), r = Math.floor((pt.y - y) / cs);
-      if (r >= 0 && c >= 0 && r < g.rows && c < g.cols) tip(ev, cellText(name, a, r, c));
+      // the cell the browser hit (cells are drawn row by row), not one computed back from the
+      // pointer's whole-pixel position, which can name a neighbour when cells are this small
+      const k = Array.prototype.indexOf.call(hm.children, ev.target);
+      if (k >= 0 && k < g.rows * g.cols) tip(ev, cellText(name, a, Math.floor(k / g.cols), k % g.cols));
+      else tip(null);
     });
     hm.addEventListener("mouseleave", () => tip(null));
     return g.rows * cs + 2;
@@ -213,10 +217,6 @@
 
   // ---------------------------------------------------------------- drawing
   let svg, root, L;
-  function toLocal(ev, node) {
-    const p = svg.createSVGPoint(); p.x = ev.clientX; p.y = ev.clientY;
-    return p.matrixTransform(node.getScreenCTM().inverse());
-  }
   const tipEl = h("div", { id: "tip" }, document.body);
   function tip(ev, text) {
     if (!ev) { tipEl.style.display = "none"; return; }
@@ -230,6 +230,7 @@
     return "∂ formula";
   }
   function draw() {
+    tip(null);  // a redraw removes what the pointer was over: no stale number stays shown
     L = layout();
     const grads = gradients(state.k);
     const cur = state.k > 0 ? D.steps[state.k - 1] : null;
@@ -320,7 +321,7 @@
         const label = !gr ? "grad: (not reached yet)" : gr.final ? "grad " + short(dname(n.name), 22) :
           `grad so far (${gr.n} contribution${gr.n > 1 ? "s" : ""})`;
         el("text", { x: 6, y: y + 12, "font-size": 10.5, fill: gr ? "#8a1c1c" : "#999", class: "gradlabel" }, g, label);
-        if (gr) drawArray(g, gr.a, 6, y + 16, NODE_W - 12, "dL/d" + n.name, gr.final ? "grad final" : "grad partial");
+        if (gr) drawArray(g, gr.a, 6, y + 16, NODE_W - 12, dname(n.name), gr.final ? "grad final" : "grad partial");
       } else {
         el("text", { x: 6, y: y + 12, "font-size": 10.5, fill: "#999" }, g, "needs no gradient");
       }
@@ -430,7 +431,7 @@
     const d = h("div", { class: "legend" }, s);
     h("h3", {}, d, "legend");
     d.innerHTML += '<div><span class="sw" style="background:#dbe9ff"></span>parameter (click: its chain-rule paths)</div>' +
-      '<div><span class="sw" style="background:#eeeeee"></span>input or constant (no gradient)</div>' +
+      '<div><span class="sw" style="background:#eeeeee"></span>input or constant (data, not a parameter)</div>' +
       '<div><span class="sw" style="background:#ffffff"></span>op result</div>' +
       '<div><span class="sw" style="background:#e4f5e1"></span>output (the loss)</div>' +
       '<div><span class="sw" style="background:#fff3b0"></span>on a chain-rule path of the selected parameter</div>' +
