@@ -21,6 +21,7 @@ arithmetic slip on that line from an error carried in from an earlier line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -61,6 +62,7 @@ class Item:
     uses: list[str] = field(default_factory=list)  # the claims its own line reads
     carried_from: str | None = None  # the earlier wrong claim an error comes from
     reason: str = ""  # why it is wrong: sign, factor, rounded too early, ...
+    unchecked_why: str = ""  # why it could not be checked
 
     @property
     def _written_holds(self) -> bool:
@@ -91,7 +93,7 @@ class Item:
         if self.computed is not None:
             s += f" correct {self.computed:.6g}"
         if self.holds is None:
-            s += " (not checked: no such quantity in the graph)"
+            s += f" (not checked: {self.unchecked_why or 'no such quantity in the graph'})"
         if self.local_holds is False and self.written is not None and self._written_holds:
             s += f"; its own arithmetic gives {self.written:.6g}, as printed"
         elif self.local_holds is False:
@@ -114,10 +116,13 @@ def _why(claimed: float, right: float, tol: float, what: str = "the correct valu
     digits = Decimal(repr(float(claimed))).normalize().as_tuple()
     sig = len(digits.digits)
     e = np.floor(np.log10(abs(right)))
-    for cut, verb in ((np.round, "rounded"), (np.trunc, "cut")):  # to the printed digits
-        if abs(cut(right / 10 ** (e - sig + 1)) * 10 ** (e - sig + 1) - claimed) <= 1e-12:
-            r = fmt.num(right, 6)
-            return f"rounded too early: {what} {r} {verb} to {sig} significant digit(s)"
+    unit = 10 ** (e - sig + 1)
+    if abs(np.trunc(right / unit) * unit - claimed) <= 1e-12:  # cut to the printed digits
+        r, rounded = fmt.num(right, 6), fmt.num(np.round(right / unit) * unit, sig)
+        return (
+            f"rounded too early: {what} {r} cut to {sig} significant digit(s) "
+            f"(rounded, it reads {rounded})"
+        )
     for k, text in ((2, "twice"), (0.5, "half"), (4, "4 times"), (0.25, "a quarter of")):
         if abs(claimed - k * right) <= tol:
             return f"a factor: {text} {what}"
@@ -258,7 +263,27 @@ def graph_values(output: Tensor, lr: float | None = None) -> dict[str, float]:
 
 def _num(a):
     a = np.asarray(a, dtype=np.float64)
-    return float(a) if a.size == 1 else a
+    return float(a.reshape(())) if a.size == 1 else a
+
+
+def _lookup(truth: dict, k: str):
+    """The correct value of claim ``k``, and why there is none: a name, or one element of a
+    tensor's value or gradient written ``name[i, j]`` (``dL/d0.weight[1, 2]``)."""
+    if k in truth:
+        v = np.asarray(truth[k], dtype=np.float64)
+        if v.size == 1:
+            return float(v.reshape(())), ""
+        first = ", ".join("0" for _ in v.shape)
+        return None, (f"{k} is a {fmt.shape(v.shape)} array: claim one element, as {k}[{first}]")
+    m = re.match(r"^(.+)\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]$", k)
+    if m and m.group(1) in truth:
+        v = np.asarray(truth[m.group(1)], dtype=np.float64)
+        idx = tuple(int(i) for i in m.group(2).split(","))
+        if v.ndim == 1 and len(idx) == 1 or len(idx) == v.ndim:
+            if all(0 <= i < n for i, n in zip(idx, v.shape)):
+                return float(v[idx]), ""
+        return None, f"{m.group(1)} has shape {fmt.shape(v.shape)}: no element {list(idx)}"
+    return None, "no such quantity in the graph"
 
 
 def check(
@@ -295,15 +320,19 @@ def check(
                 if k.startswith("dL/d"):
                     truth.setdefault(f"d{out_name}/d{k[4:]}", truth[k])
     order = {k: i for i, k in enumerate(truth)}
-    names = sorted(claims, key=lambda k: order.get(k, len(order)))
+
+    def place(k: str) -> int:  # an element claim sits where its tensor does
+        return order.get(k, order.get(k.split("[")[0], len(order)))
+
+    names = sorted(claims, key=place)
     values = {k: float(v) for k, v in claims.items()}
     items: dict[str, Item] = {}
     for k in names:
         tol = tolerance if tolerance is not None else printed_tolerance(claims[k])
-        c = truth.get(k)
-        c = None if c is None else float(np.asarray(c))
+        c, missing = _lookup(truth, k)
         holds = None if c is None else abs(values[k] - c) <= tol
         item = Item(k, values[k], c, holds, tol, line=(lines or {}).get(k, ""))
+        item.unchecked_why = missing
         item.fitted = (fitted or {}).get(k, "")
         if local and k in local:
             reads = _Reads(values)

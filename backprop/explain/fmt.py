@@ -182,7 +182,7 @@ def elements(text: str) -> str:
     """A one-input rule's elements written as indices of its input: ``ds_i`` -> ``ds[i]``,
     ``cumsum(s)_j`` -> ``cumsum(s)[j]``, so that ``s`` takes the input's name and the index
     stays (``dx0[i]``); in ``cat`` and ``stack`` ``s_i`` is the i-th input instead."""
-    text = re.sub(r"\bs_([ijk])\b", r"s[\1]", text)
+    text = re.sub(r"(?<![A-Za-ce-z0-9_])(d?)s_([ijk])\b", r"\1s[\2]", text)
     return re.sub(r"(?<=\))_([ijk])\b", r"[\1]", text)
 
 
