@@ -304,3 +304,30 @@ def test_heatmaps_show_the_exact_number_or_block_mean_on_hover(browser, tmp_path
     mean = float(W1[0:2, 0:17].mean())
     assert float(tip.split("block mean ")[1]) == pytest.approx(mean, rel=1e-5)
     assert page.errors == []
+
+
+@pytest.mark.parametrize("name", ["shared-2221-004", "sigmoid-221-001", "tanh-003"])
+def test_edge_labels_sit_on_their_edge_and_never_on_each_other(browser, tmp_path, name):
+    r = examples.run(name)
+    page = _open(browser, bp.explore(r["_graph"], tmp_path / "g.html", inputs=r["_inputs"]))
+    labels = page.evaluate(
+        """() => [...document.querySelectorAll('g.edge')].filter(g => g.querySelector('g.elabel'))
+          .map(g => {
+            const b = g.querySelector('g.elabel rect').getBBox(), path = g.querySelector('path');
+            const cx = b.x + b.width / 2, cy = b.y + 9, n = path.getTotalLength();
+            let near = 1e9;
+            for (let i = 0; i <= 400; i++) {
+              const p = path.getPointAtLength(n * i / 400);
+              near = Math.min(near, Math.hypot(p.x - cx, p.y - cy));
+            }
+            return [b.x, b.y, b.x + b.width, b.y + b.height, near,
+                    g.querySelector('g.elabel text').textContent];
+          })"""
+    )
+    assert labels
+    for i, a in enumerate(labels):
+        assert a[4] < 3, f"label {a[5]!r} is {a[4]:.1f} from its edge"
+        for b in labels[i + 1 :]:
+            apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+            assert apart, f"labels {a[5]!r} and {b[5]!r} overlap"
+    assert page.errors == []

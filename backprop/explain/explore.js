@@ -223,11 +223,36 @@
     tipEl.textContent = text; tipEl.style.display = "block";
     tipEl.style.left = ev.clientX + 14 + "px"; tipEl.style.top = ev.clientY + 12 + "px";
   }
+  // an edge label fits in the gap between two columns (it never runs into a node): the
+  // value when it is short, else the partial's name; the formula is on hover and on click
+  const LABEL_CHARS = Math.floor((GAP_X - 12) / 7);
   function edgeLabel(e) {
     if (!e.carries) return "";
     if (e.local) return fmt(e.local.data[0], 4);
-    if (e.local_text && e.local_text.length <= 22) return e.local_text;
+    if (e.local_text && e.local_text.length <= LABEL_CHARS) return e.local_text;
+    if (e.name && e.name.length <= LABEL_CHARS) return e.name;
     return "∂ formula";
+  }
+  // where on its edge's last stretch (x0,y0) -> (x1,y1), a cubic with both control points at
+  // x = xm, a label goes: on the curve, at the end where edges fan out less (near the parent
+  // when many edges meet at the child), and where it covers no label placed before it
+  function labelSpot(seg, w, fanOut, fanIn, placed) {
+    const [x0, y0, xm, x1, y1] = seg;
+    const at = t => {
+      const u = 1 - t;
+      return [u * u * u * x0 + 3 * u * u * t * xm + 3 * u * t * t * xm + t * t * t * x1,
+              u * u * u * y0 + 3 * u * u * t * y0 + 3 * u * t * t * y1 + t * t * t * y1];
+    };
+    const order = fanIn > fanOut ? [0.3, 0.45, 0.6, 0.2, 0.75] : [0.6, 0.45, 0.75, 0.3, 0.85];
+    const box = ([x, y]) => [x - w / 2, y - 9, x + w / 2, y + 7];
+    const free = b => placed.every(q => b[2] <= q[0] || q[2] <= b[0] || b[3] <= q[1] || q[3] <= b[1]);
+    for (const t of order) {
+      const p = at(t), b = box(p);
+      if (free(b)) { placed.push(b); return p; }
+    }
+    const p = at(order[0]);
+    placed.push(box(p));
+    return p;
   }
   function draw() {
     tip(null);  // a redraw removes what the pointer was over: no stale number stays shown
@@ -256,6 +281,7 @@
       lab.addEventListener("click", () => { state.collapsed.add(g); draw(); });
     });
     // edges
+    const placed = [];  // the edge labels' boxes so far: no label is put over another
     L.routes.forEach(r => {
       const a = r.pts[0], b = r.pts[r.pts.length - 1];
       const fromIds = a.ids, toIds = b.ids;
@@ -274,15 +300,15 @@
         const tx = last ? x : x - NODE_W / 2;
         d += ` C${(px + tx) / 2},${py} ${(px + tx) / 2},${y} ${tx},${y}`;
         if (!last) d += ` L${x + NODE_W / 2},${y}`;
-        else mid = [(px + tx) / 2, (py + y) / 2];  // the middle of the stretch into the child
+        else mid = [px, py, (px + tx) / 2, tx, y];  // the stretch into the child: a cubic
         px = last ? x : x + NODE_W / 2; py = y;
       });
       el("path", { d: d, "marker-end": "url(#arr)" }, g);
       // the label sits on the edge's last stretch, just left of the child it enters
       const text = es.length > 1 ? `${es.length} edges` : edgeLabel(e);
       if (text) {
-        const lx = mid[0], ly = mid[1];
         const w = 7 * text.length + 8;
+        const [lx, ly] = labelSpot(mid, w, r.pts[0].succ.size, r.pts[r.pts.length - 1].preds.size, placed);
         const lab = el("g", { class: "elabel" }, g);
         el("rect", { x: lx - w / 2, y: ly - 9, width: w, height: 16, rx: 3, class: "lab" }, lab);
         el("text", { x: lx, y: ly + 3, "text-anchor": "middle" }, lab, text);
@@ -352,10 +378,12 @@
       (cur.received > 1 ? ` (sum of ${cur.received} contributions)` : "") +
       (sends ? `; sends upstream × local partial to ${sends}` : n.kind === "param" ? "; a parameter: its gradient is final" : "");
   }
-  function arrText(a) {
+  function arrText(a) {  // a number, a vector [..], a matrix [[..], [..]] (its shape kept)
     if (size(a) === 1) return fmt(a.data[0], 6);
-    if (!a.pooled && size(a) <= 6) return "[" + a.data.map(v => fmt(v, 4)).join(", ") + "]";
-    return `${shapeText(a.shape)} array`;
+    if (a.pooled || size(a) > 6) return `${shapeText(a.shape)} array`;
+    const g = grid(a), row = r => "[" + a.data.slice(r * g.cols, (r + 1) * g.cols).map(v => fmt(v, 4)).join(", ") + "]";
+    if (a.shape.length <= 1) return row(0);
+    return "[" + Array.from({ length: g.rows }, (_, r) => row(r)).join(", ") + "]";
   }
   function table(parent, a, cls) {
     if (a.pooled || size(a) > 64) {
