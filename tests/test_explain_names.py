@@ -282,3 +282,12 @@ def test_negative_constants_read_as_written():
     assert "a - (-0.74)" in text and "a + (-0.5)" in text and "a * (-2)" in text
     assert "(-a)^2" in text
     assert not re.search(r"[-+*/] -\d", text)
+
+
+def test_a_call_followed_by_an_operator_is_grouped_and_product_factors_are_whole():
+    a = bp.tensor(0.3, requires_grad=True, name="a")
+    L = (a.tanh() - (-1.0)) ** 2
+    L.name = "L"
+    text = " ".join(str(bp.explain(L, a)).split())
+    assert "(tanh(a) - (-1))^2" in text and "tanh(a) - (-1)^2" not in text
+    assert "x (1 - tanh(a)^2)" in text  # a factor with + or - is parenthesized in a product

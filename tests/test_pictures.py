@@ -62,6 +62,35 @@ def _mlp_231():
     return L, W1[0][0], ()
 
 
+def _mlp_231_op_by_op():
+    """The same MLP as micrograd builds it: four examples, only the parameters named (99 ops)."""
+    rnd = random.Random(1)
+    f = bp.float64
+
+    def P(name):
+        return bp.tensor(rnd.uniform(-1, 1), dtype=f, requires_grad=True, name=name)
+
+    W1 = [[P(f"w{j}{i}") for i in range(2)] for j in range(3)]
+    b1 = [P(f"b{j}") for j in range(3)]
+    W2, c = [P(f"v{j}") for j in range(3)], P("c")
+    L = None
+    for xs, y in zip([[2.0, 3.0], [3.0, -1.0], [0.5, 1.0], [1.0, 1.0]], [1.0, -1.0, -1.0, 1.0]):
+        h = [(W1[j][0] * xs[0] + W1[j][1] * xs[1] + b1[j]).tanh() for j in range(3)]
+        out = (W2[0] * h[0] + W2[1] * h[1] + W2[2] * h[2] + c).tanh()
+        L = (out - y) ** 2 if L is None else L + (out - y) ** 2
+    L.name = "L"
+    return L
+
+
+def test_an_op_by_op_mlp_is_drawn_as_its_layers_not_a_hairball():
+    L = _mlp_231_op_by_op()
+    G = Graph(L)
+    assert sum(1 for n in G.nodes if n.op is not None) > 90
+    assert G.resolve_detail("auto") == "layers"
+    drawn = to_dot(L).count("fillcolor=")
+    assert drawn == sum(1 for n in G.nodes if G.keep(n, "layers")) < 50
+
+
 def _graphs():
     out = []
     for name in LECTURES:
@@ -69,6 +98,7 @@ def _graphs():
         out.append((name, r["_graph"], r.get("_inputs", ())))
     L, w, inputs = _mlp_231()
     out.append(("mlp-231", L, inputs))
+    out.append(("mlp-231-op-by-op", _mlp_231_op_by_op(), ()))
     return out
 
 

@@ -134,11 +134,26 @@ def _top_level_ops(expr: str) -> set[str]:
 _LOOSER = {"+": set(), "-": set(), "*": {"+", "-"}, "@": {"+", "-"}, "/": {"+", "-", "*", "/"}}
 
 
+def _one_call(name: str) -> bool:
+    """Whether ``name`` is one call, ``f(...)``, whose parenthesis closes at the end (not
+    ``f(a) - (b)``)."""
+    m = re.match(r"^[\w.]+\(", name)
+    if not m:
+        return False
+    depth = 0
+    for i in range(m.end() - 1, len(name)):
+        depth += name[i] == "("
+        depth -= name[i] == ")"
+        if depth == 0:
+            return i == len(name) - 1
+    return False
+
+
 def group(name: str, op: str | None = None, right: bool = False) -> str:
     """``name`` in parentheses where it would be misread: ``yhat - y`` -> ``(yhat - y)``
     inside a power or a call, but ``x0 * w0`` stays bare inside a sum (``op`` is the operator
     it stands beside; ``right`` when it is the right operand)."""
-    if _SIMPLE.match(name) and _balanced(name):
+    if _SIMPLE.match(name) and _balanced(name) and (not name.endswith(")") or _one_call(name)):
         return name
     top = _top_level_ops(name)
     if not top:

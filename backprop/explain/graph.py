@@ -129,6 +129,8 @@ def _fmt_const(c) -> str:
     return fmt.num(a) if a.size == 1 else f"const[{fmt.shape(a.shape)}]"
 
 
+AUTO_OPS_MAX = 40  # detail="auto" without named intermediates: the "ops" view up to this many
+
 # elementwise nonlinearities: their inputs and outputs are the nodes of the "layers" view
 ACTIVATIONS = {
     "sigmoid",
@@ -453,7 +455,13 @@ class Graph:
         named_inner = any(
             n.user_named and not n.is_leaf and n is not self.output for n in self.nodes
         )
-        return "named" if named_inner else "ops"
+        if named_inner:
+            return "named"
+        # nothing named between leaves and output: every op, unless there are so many that a
+        # picture or a trace of them is unreadable (a scalar MLP built op by op); then the
+        # layers (activations, weighted results, prediction, loss) found from the structure
+        n_ops = sum(1 for n in self.nodes if n.op is not None)
+        return "layers" if n_ops > AUTO_OPS_MAX and self.layer_nodes() else "ops"
 
     def local(self, child: Node, g, detail: str) -> dict[int, np.ndarray]:
         """Send ``g`` from ``child`` to the view's parents of ``child``: per parent index, its
