@@ -251,7 +251,7 @@ def test_every_number_on_the_page_is_the_engines(browser, tmp_path, name):
 
     r = examples.run(name)
     loss = r["_graph"]
-    page = _open(browser, bp.explore(loss, tmp_path / f"{name}.html", inputs=r["_inputs"]))
+    page = _open(browser, bp.explore(loss, tmp_path / f"{name}.html", inputs=r.get("_inputs", ())))
     page.click("#end")
     G = Graph(loss, inputs=r["_inputs"])
     adj = G.adjoints()
@@ -309,7 +309,7 @@ def test_heatmaps_show_the_exact_number_or_block_mean_on_hover(browser, tmp_path
 @pytest.mark.parametrize("name", ["shared-2221-004", "sigmoid-221-001", "tanh-003"])
 def test_edge_labels_sit_on_their_edge_and_never_on_each_other(browser, tmp_path, name):
     r = examples.run(name)
-    page = _open(browser, bp.explore(r["_graph"], tmp_path / "g.html", inputs=r["_inputs"]))
+    page = _open(browser, bp.explore(r["_graph"], tmp_path / "g.html", inputs=r.get("_inputs", ())))
     labels = page.evaluate(
         """() => [...document.querySelectorAll('g.edge')].filter(g => g.querySelector('g.elabel'))
           .map(g => {
@@ -330,4 +330,34 @@ def test_edge_labels_sit_on_their_edge_and_never_on_each_other(browser, tmp_path
         for b in labels[i + 1 :]:
             apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
             assert apart, f"labels {a[5]!r} and {b[5]!r} overlap"
+    assert page.errors == []
+
+
+OVERFLOW_JS = """() => {
+  const bad = [];
+  document.querySelectorAll('g.num').forEach(c => {
+    const r = c.querySelector('rect'), t = c.querySelector('text');
+    if (t.getComputedTextLength() > +r.getAttribute('width') - 1)
+      bad.push(t.textContent + ' wider than its cell');
+  });
+  document.querySelectorAll('g.node').forEach(g => {
+    const w = +g.querySelector('rect.box').getAttribute('width');
+    g.querySelectorAll(':scope > text').forEach(t => {
+      const x = +t.getAttribute('x'), end = t.getAttribute('text-anchor') === 'end';
+      if ((end ? x : x + t.getComputedTextLength()) > w + 0.5)
+        bad.push(t.textContent + ' overflows ' + g.getAttribute('data-name'));
+    });
+  });
+  return bad;
+}"""
+
+
+@pytest.mark.parametrize("name", ["shared-2221-004", "vanishing-003", "tanh-003"])
+def test_no_text_overflows_its_cell_or_box(browser, tmp_path, name):
+    """004's gradients (0.00081161, -5.6361e-05) once ran out of their cells, long names out
+    of their boxes: numbers lose digits (the exact one is on hover), names end in …"""
+    r = examples.run(name)
+    page = _open(browser, bp.explore(r["_graph"], tmp_path / "g.html", inputs=r.get("_inputs", ())))
+    page.click("#end")
+    assert page.evaluate(OVERFLOW_JS) == []
     assert page.errors == []

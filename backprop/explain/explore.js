@@ -71,14 +71,16 @@
   function drawArray(parent, a, x, y, w, name, role) {
     const n = size(a), g = grid(a);
     if (numeric(a)) {
-      const cw = Math.min(56, w / Math.max(g.cols, 1));
+      const cw = n === 1 ? Math.min(w, 96) : Math.min(56, w / Math.max(g.cols, 1));
       for (let r = 0; r < g.rows; r++)
         for (let c = 0; c < g.cols; c++) {
           const v = a.data[r * g.cols + c];
           const cell = el("g", { class: "num " + role, "data-v": exact(v) }, parent);
           el("rect", { x: x + c * cw, y: y + r * 16, width: cw, height: 16, fill: "#fff", stroke: "#ccc" }, cell);
-          el("text", { x: x + c * cw + cw / 2, y: y + r * 16 + 12, "text-anchor": "middle", "font-size": 10.5 },
+          const t = el("text", { x: x + c * cw + cw / 2, y: y + r * 16 + 12, "text-anchor": "middle", "font-size": 10.5 },
             cell, fmt(v, n === 1 ? 5 : g.cols > 3 ? 3 : 4));
+          // fewer digits until the number fits its cell (the exact one is on hover)
+          for (let d = n === 1 ? 4 : 2; d >= 1 && t.getComputedTextLength() > cw - 3; d--) t.textContent = fmt(v, d);
           el("title", {}, cell, cellText(name, a, r, c));
         }
       return g.rows * 16 + 2;
@@ -337,7 +339,8 @@
         return;
       }
       const room = Math.floor((NODE_W - 18 - 6 * shapeText(n.shape).length) / 7);
-      el("text", { x: 6, y: 15, "font-weight": 600 }, g, short(n.name, room));
+      const title = el("text", { x: 6, y: 15, "font-weight": 600 }, g, short(n.name, room));
+      fitText(title, n.name, NODE_W - 16 - 6.5 * shapeText(n.shape).length);
       el("title", {}, g, `${n.name}  (${n.kind}${n.op !== "leaf" ? ", op " + n.op : ""}, ${shapeText(n.shape)})`);
       el("text", { x: NODE_W - 6, y: 15, "text-anchor": "end", "font-size": 10, fill: "#666" }, g, shapeText(n.shape));
       el("text", { x: 6, y: 31, "font-size": 10.5, fill: "#555" }, g, "value");
@@ -346,7 +349,8 @@
         const gr = grads[n.id];
         const label = !gr ? "grad: (not reached yet)" : gr.final ? "grad " + short(dname(n.name), 22) :
           `grad so far (${gr.n} contribution${gr.n > 1 ? "s" : ""})`;
-        el("text", { x: 6, y: y + 12, "font-size": 10.5, fill: gr ? "#8a1c1c" : "#999", class: "gradlabel" }, g, label);
+        const gl = el("text", { x: 6, y: y + 12, "font-size": 10.5, fill: gr ? "#8a1c1c" : "#999", class: "gradlabel" }, g, label);
+        if (gr && gr.final) fitText(gl, "grad " + dname(n.name), NODE_W - 12);
         if (gr) drawArray(g, gr.a, 6, y + 16, NODE_W - 12, dname(n.name), gr.final ? "grad final" : "grad partial");
       } else {
         el("text", { x: 6, y: y + 12, "font-size": 10.5, fill: "#999" }, g, "needs no gradient");
@@ -356,6 +360,10 @@
     document.getElementById("back").disabled = state.k === 0;
     document.getElementById("step").disabled = state.k === D.steps.length;
     status(cur);
+  }
+  function fitText(t, full, width) {  // shorten with … until it is no wider than width
+    for (let k = t.textContent.length; k > 2 && t.getComputedTextLength() > width; k--)
+      t.textContent = short(full, k - 1);
   }
   const dname = s => (/^[\w.#\[\]]+$/.test(s) ? "dL/d" + s : `dL/d(${s})`);
   const short = (s, n) => (s.length > n ? s.slice(0, n - 1) + "…" : s);
