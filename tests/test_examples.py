@@ -281,3 +281,9 @@ def test_004_statements_are_computed_not_typed_in():
     why = {d["quantity"]: d["why"] for d in r["discrepancies"]}
     assert "0.00243" in why["dL/da11"] and "dL/dh11, dL/dx1, dL/dw1" in why["dL/da11"]
     assert why["a11"].startswith("0.494 is sigma(-0.023) = 0.4943")
+
+
+def test_forward_values_list_no_constant_by_its_value():
+    fwd = examples.run("tanh-003")["forward"]
+    assert fwd["y"] == 0.6 and "0.6" not in fwd and "1" not in fwd  # target named; bias unit
+    assert "(o3 - y)^2" in render(examples.run("tanh-003"))

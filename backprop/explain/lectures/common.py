@@ -98,7 +98,11 @@ def finish(
     e = explain(loss, focus, inputs=inputs)
     s = summary(loss, inputs=inputs)
     G = Graph(loss)
-    forward = {n.name: _num(n.value) for n in G.nodes if G.keep(n, t.view)}
+    forward = {  # a constant the user did not name is called by its value: "1 = 1" says nothing
+        n.name: _num(n.value)
+        for n in G.nodes
+        if G.keep(n, t.view) and (n.user_named or not n.is_leaf)
+    }
     picture = None
     if out_dir is not None:
         picture = draw(
