@@ -291,3 +291,13 @@ def test_a_call_followed_by_an_operator_is_grouped_and_product_factors_are_whole
     text = " ".join(str(bp.explain(L, a)).split())
     assert "(tanh(a) - (-1))^2" in text and "tanh(a) - (-1)^2" not in text
     assert "x (1 - tanh(a)^2)" in text  # a factor with + or - is parenthesized in a product
+
+
+def test_cross_entropy_rule_names_the_targets():
+    bp.manual_seed(0)
+    m = bp.nn.Linear(3, 2)
+    x = bp.randn(4, 3, name="x")
+    L = bp.nn.functional.cross_entropy(m(x), bp.tensor([0, 1, 1, 0], name="labels"))
+    L.name = "L"
+    text = " ".join(str(bp.explain(L, m.bias)).split())
+    assert "softmax(x @ weight^T + bias) - onehot(labels)" in text and "onehot(t)" not in text

@@ -503,9 +503,6 @@ class Graph:
             lhs, eq, rhs = routes[0][0].partition(" = ")
             if eq and lhs.startswith("d") and ":" not in lhs:
                 return rhs
-            head, colon, rule = routes[0][0].partition(": ")
-            if colon and head.startswith("d") and " = " not in head:  # d(A@B)/dA: dL/dA = ...
-                return rule
         texts = [" x ".join(r) if len(r) == 1 else " x ".join(f"[{f}]" for f in r) for r in routes]
         return " + ".join(texts) if len(texts) < 2 else " + ".join(f"({t})" for t in texts)
 
