@@ -361,3 +361,21 @@ def test_no_text_overflows_its_cell_or_box(browser, tmp_path, name):
     page.click("#end")
     assert page.evaluate(OVERFLOW_JS) == []
     assert page.errors == []
+
+
+@pytest.mark.parametrize("name", [n for n, _, _ in examples.names()])
+def test_every_lecture_example_opens_and_replays_to_the_engines_gradients(browser, tmp_path, name):
+    from backprop.explain.graph import Graph
+
+    r = examples.run(name)
+    loss, inputs = r["_graph"], r.get("_inputs", ())
+    page = _open(browser, bp.explore(loss, tmp_path / "g.html", inputs=inputs))
+    page.click("#end")
+    G = Graph(loss, inputs=inputs)
+    adj = G.adjoints()
+    for n in G.nodes:
+        if n.is_param and n.value.size <= 9 and page.query_selector(f'[data-name="{n.name}"]'):
+            shown, final = _grad_cells(page, n.name)
+            assert final
+            np.testing.assert_allclose(shown, np.ravel(adj[n.index]), rtol=1e-12)
+    assert page.errors == []
