@@ -146,7 +146,9 @@ FORMULAS = [
         "weight update rule",
         "w_new = w_old - eta (dL/dNode sigma(Node)), sigma(Node) its own output",
         "w_new = w_old - eta dL/dNode * (output of the node the weight comes from)",
-        "last slide: dL/dw5 = dL/dz a21, not dL/dz sigma(z)",
+        "last slide (the general rule, apart from the w5 line above): it multiplies by the "
+        "node's own output sigma(Node); the gradient of a weight takes the output that weight "
+        "multiplies (for w5 into z: a21, not sigma(z))",
     ),
 ]
 
