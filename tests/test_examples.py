@@ -72,7 +72,19 @@ def test_004_verdicts_are_one_each_and_fitted_claims_are_not_ok():
     for fitted in ("h11", "h21", "h22", "z", "dL/dz"):
         assert v[fitted] == "fitted"
     assert v["dL/da11"] == "slip on this line"  # not also "ok"
-    assert "rounded too early" in r["check"]["dL/da11"].reason
+    why = r["check"]["dL/da11"].reason
+    assert why.startswith("rounded too early: its line's own value 0.00252 cut to 1")
+    assert "18% off" in why  # 0.002 matches 0.00243 at one digit, but not when carried on
+    # dL/dw5 = 0.035/0.14 = 0.25 is the lecture's own arithmetic: the slip is its formula
+    w5 = r["check"]["dL/dw5"]
+    assert v["dL/dw5"] == "slip on this line" and w5.written == pytest.approx(0.25)
+    assert w5.reason == "the formula is wrong, not the arithmetic"
+    assert "its own arithmetic gives 0.25, as printed" in str(w5)
+    new = r["check"]["w5_new"]  # 0.249 - 0.0025: starts from dL/dz, and carries dL/dw5
+    assert v["w5_new"] == "slip on this line" and new.written == pytest.approx(0.2465)
+    assert new.reason.endswith("it also uses the wrong dL/dw5")
+    d = {x["quantity"]: x["why"] for x in r["discrepancies"]}
+    assert "starts from dL/dz = 0.249 where w5 = 0.14 belongs" in d["w5_new"]
     assert v["dL/dh11"] == "carried from dL/da11"
     assert v["dL/dx1"] == v["dL/dw1"] == "carried from dL/dh11"
     assert v["dL/da21"] == "ok"
@@ -269,3 +281,9 @@ def test_004_statements_are_computed_not_typed_in():
     why = {d["quantity"]: d["why"] for d in r["discrepancies"]}
     assert "0.00243" in why["dL/da11"] and "dL/dh11, dL/dx1, dL/dw1" in why["dL/da11"]
     assert why["a11"].startswith("0.494 is sigma(-0.023) = 0.4943")
+
+
+def test_forward_values_list_no_constant_by_its_value():
+    fwd = examples.run("tanh-003")["forward"]
+    assert fwd["y"] == 0.6 and "0.6" not in fwd and "1" not in fwd  # target named; bias unit
+    assert "(o3 - y)^2" in render(examples.run("tanh-003"))

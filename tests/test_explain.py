@@ -270,3 +270,16 @@ def test_draw_without_graphviz_falls_back_and_keeps_text(tmp_path, monkeypatch):
     y.name = "y"
     svg = open(bp.draw(y, tmp_path / "g.svg", highlight=w)).read()
     assert "<text" in svg and "Graphviz dot not found" in svg
+
+
+def test_summary_chain_verdict_when_a_weight_is_used_near_and_far():
+    # q feeds both the first layer and the loss: nearest the output, yet the longest chain
+    x = bp.tensor(0.3, dtype=f64, name="x")
+    q = bp.tensor(0.5, requires_grad=True, dtype=f64, name="q")
+    p = bp.tensor(-0.7, requires_grad=True, dtype=f64, name="p")
+    L = ((x * q).tanh() * p).tanh() * q
+    L.name = "L"
+    s = bp.summary(L)
+    assert s.chain_length == {"q": 5, "p": 3}
+    assert s.chain_verdict.startswith("chain length does not grow with distance")
+    assert "nearer the input have longer" not in str(s)

@@ -227,3 +227,77 @@ def test_a_vector_node_shows_its_values_and_says_shape_for_its_length():
     dot = bp.to_dot(loss)
     row = next(line for line in dot.splitlines() if "<B>y</B>" in line)
     assert "shape 4" in row and ">1.5<" in row and ">0.2<" in row and ">2<" in row
+
+
+# -- rule texts: no placeholder of a rule survives, constants read as written ------------------
+
+LEFTOVER = re.compile(r"(?<!\.)\.\.(?!\.)|s_[1ijk]\b|\b[A-DY]\b|[-+*/] -\d")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.id}" for c in CASES])
+def test_no_rule_placeholder_is_left_in_any_ops_explanation(case):
+    rng = np.random.default_rng(0)
+    xs = [
+        bp.tensor(a, requires_grad=True, name=f"x{i}")
+        for i, a in enumerate(test_ops._inputs(case, rng))
+    ]
+    out = case.fn(*xs)
+    if not isinstance(out, bp.Tensor):
+        pytest.skip("returns several tensors")
+    loss = (out * bp.tensor(rng.standard_normal(out.shape))).sum()
+    for x in xs:
+        text = str(bp.explain(loss, x))
+        assert not LEFTOVER.search(text), LEFTOVER.search(text).group(0) + "\n" + text
+
+
+def test_einsum_rule_is_written_with_its_own_equation():
+    W = bp.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True, name="W")
+    x = bp.tensor([1.0, 2.0, 3.0], requires_grad=True, name="x")
+    y = bp.einsum("ij,j->i", W, x)
+    y.name = "y"
+    s = bp.einsum("ij->j", W).sum() + y.sum()
+    s.name = "L"
+    text = " ".join(str(bp.explain(s, W)).split())
+    assert "d einsum(ij,j->i, W, x)/dW: dL/dW = einsum(i,j->ij, dL/dy, x)" in text
+    assert "d einsum(ij->j, W)/dW: dL/dW = einsum(j->ij, dL/d(einsum(ij->j, W)))" in text
+    assert "sum(einsum(ij->j, W))" in text and "((" not in text  # no doubled parentheses
+    text = " ".join(str(bp.explain(s, x)).split())
+    assert "dL/dx = einsum(i,ij->j, dL/dy, W)" in text
+
+
+def test_cat_rule_names_its_inputs():
+    x = bp.tensor([1.0, 2.0], requires_grad=True, name="x")
+    y = bp.tensor([3.0], requires_grad=True, name="y")
+    L = (bp.cat([x, y]) ** 2).sum()
+    L.name = "L"
+    text = " ".join(str(bp.explain(L, y)).split())
+    assert "d(cat(x, y))/dy = 1 on y's slice" in text and "s_1" not in text
+
+
+def test_negative_constants_read_as_written():
+    a = bp.tensor(2.0, requires_grad=True, name="a")
+    L = (a - (-0.74)) * (a + (-0.5)) * (a * -2.0) * (-a) ** 2
+    L.name = "L"
+    text = str(bp.explain(L, a))
+    assert "a - (-0.74)" in text and "a + (-0.5)" in text and "a * (-2)" in text
+    assert "(-a)^2" in text
+    assert not re.search(r"[-+*/] -\d", text)
+
+
+def test_a_call_followed_by_an_operator_is_grouped_and_product_factors_are_whole():
+    a = bp.tensor(0.3, requires_grad=True, name="a")
+    L = (a.tanh() - (-1.0)) ** 2
+    L.name = "L"
+    text = " ".join(str(bp.explain(L, a)).split())
+    assert "(tanh(a) - (-1))^2" in text and "tanh(a) - (-1)^2" not in text
+    assert "x (1 - tanh(a)^2)" in text  # a factor with + or - is parenthesized in a product
+
+
+def test_cross_entropy_rule_names_the_targets():
+    bp.manual_seed(0)
+    m = bp.nn.Linear(3, 2)
+    x = bp.randn(4, 3, name="x")
+    L = bp.nn.functional.cross_entropy(m(x), bp.tensor([0, 1, 1, 0], name="labels"))
+    L.name = "L"
+    text = " ".join(str(bp.explain(L, m.bias)).split())
+    assert "softmax(x @ weight^T + bias) - onehot(labels)" in text and "onehot(t)" not in text

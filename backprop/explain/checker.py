@@ -21,6 +21,7 @@ arithmetic slip on that line from an error carried in from an earlier line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -54,11 +55,18 @@ class Item:
     tolerance: float
     local: float | None = None  # the line recomputed from the claimed inputs
     local_holds: bool | None = None
+    written: float | None = None  # the line's arithmetic exactly as written (its own formula)
+    written_uses: list[str] = field(default_factory=list)  # the claims that arithmetic reads
     line: str = ""  # where the claim comes from (e.g. the lecture's line)
     fitted: str = ""  # what was inferred from this claim (then it cannot be evidence)
     uses: list[str] = field(default_factory=list)  # the claims its own line reads
     carried_from: str | None = None  # the earlier wrong claim an error comes from
     reason: str = ""  # why it is wrong: sign, factor, rounded too early, ...
+    unchecked_why: str = ""  # why it could not be checked
+
+    @property
+    def _written_holds(self) -> bool:
+        return self.written is not None and abs(self.claimed - self.written) <= self.tolerance
 
     @property
     def verdict(self) -> str:
@@ -85,16 +93,22 @@ class Item:
         if self.computed is not None:
             s += f" correct {self.computed:.6g}"
         if self.holds is None:
-            s += " (not checked: no such quantity in the graph)"
-        if self.local_holds is False:
+            s += f" (not checked: {self.unchecked_why or 'no such quantity in the graph'})"
+        if self.local_holds is False and self.written is not None and self._written_holds:
+            s += f"; its own arithmetic gives {self.written:.6g}, as printed"
+        elif self.local_holds is False:
             s += f"; its own line gives {self.local:.6g}"
         if self.reason:
             s += f": {self.reason}"
         return s
 
 
-def _why(claimed: float, right: float, tol: float) -> str:
-    """What kind of mistake turns ``right`` into ``claimed``, when a simple one does."""
+def _why(claimed: float, right: float, tol: float, what: str = "the correct value") -> str:
+    """What kind of mistake turns ``right`` into ``claimed``, when a simple one does.
+
+    ``what`` says what ``right`` is: the correct value, or the value the claim's own line
+    gives (then a reason is about that line, not about the correct value).
+    """
     if right == 0 or claimed == 0:
         return ""
     if abs(claimed + right) <= tol:
@@ -102,14 +116,18 @@ def _why(claimed: float, right: float, tol: float) -> str:
     digits = Decimal(repr(float(claimed))).normalize().as_tuple()
     sig = len(digits.digits)
     e = np.floor(np.log10(abs(right)))
-    for cut in (np.trunc, np.round):  # the right value cut or rounded to the printed digits
-        if abs(cut(right / 10 ** (e - sig + 1)) * 10 ** (e - sig + 1) - claimed) <= 1e-12:
-            return f"rounded too early: the correct value cut to {sig} significant digit(s)"
+    unit = 10 ** (e - sig + 1)
+    if abs(np.trunc(right / unit) * unit - claimed) <= 1e-12:  # cut to the printed digits
+        r, rounded = fmt.num(right, 6), fmt.num(np.round(right / unit) * unit, sig)
+        return (
+            f"rounded too early: {what} {r} cut to {sig} significant digit(s) "
+            f"(rounded, it reads {rounded})"
+        )
     for k, text in ((2, "twice"), (0.5, "half"), (4, "4 times"), (0.25, "a quarter of")):
         if abs(claimed - k * right) <= tol:
-            return f"a factor: {text} the correct value"
+            return f"a factor: {text} {what}"
     if abs(claimed - (1 - right)) <= tol:
-        return "1 minus the correct value (sigma(-x) for sigma(x)?)"
+        return f"1 minus {what} (sigma(-x) for sigma(x)?)"
     if abs(claimed) < abs(right) and abs(claimed - right) < 0.5 * abs(right):
         return "a rounded or cut intermediate value was carried into this line"
     return ""
@@ -179,6 +197,7 @@ class Report:
                     "holds": i.holds,
                     "from_own_line": i.local,
                     "own_line_holds": i.local_holds,
+                    "as_written": i.written,
                     "verdict": i.verdict,
                     "reason": i.reason,
                     "fitted": i.fitted,
@@ -195,6 +214,7 @@ class Report:
                 "printed": i.claimed,
                 "computed": i.computed,
                 "from_own_line": i.local,
+                "as_written": i.written,
                 "verdict": i.verdict,
                 "reason": i.reason,
                 "line": i.line,
@@ -245,7 +265,27 @@ def graph_values(output: Tensor, lr: float | None = None) -> dict[str, float]:
 
 def _num(a):
     a = np.asarray(a, dtype=np.float64)
-    return float(a) if a.size == 1 else a
+    return float(a.reshape(())) if a.size == 1 else a
+
+
+def _lookup(truth: dict, k: str):
+    """The correct value of claim ``k``, and why there is none: a name, or one element of a
+    tensor's value or gradient written ``name[i, j]`` (``dL/d0.weight[1, 2]``)."""
+    if k in truth:
+        v = np.asarray(truth[k], dtype=np.float64)
+        if v.size == 1:
+            return float(v.reshape(())), ""
+        first = ", ".join("0" for _ in v.shape)
+        return None, (f"{k} is a {fmt.shape(v.shape)} array: claim one element, as {k}[{first}]")
+    m = re.match(r"^(.+)\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]$", k)
+    if m and m.group(1) in truth:
+        v = np.asarray(truth[m.group(1)], dtype=np.float64)
+        idx = tuple(int(i) for i in m.group(2).split(","))
+        if v.ndim == 1 and len(idx) == 1 or len(idx) == v.ndim:
+            if all(0 <= i < n for i, n in zip(idx, v.shape)):
+                return float(v[idx]), ""
+        return None, f"{m.group(1)} has shape {fmt.shape(v.shape)}: no element {list(idx)}"
+    return None, "no such quantity in the graph"
 
 
 def check(
@@ -256,6 +296,7 @@ def check(
     lines: dict[str, str] | None = None,
     tolerance: float | None = None,
     fitted: dict[str, str] | None = None,
+    written: dict[str, Callable[[dict], float]] | None = None,
 ) -> Report:
     """Check ``claims`` (name -> number, or a string as printed) against ``truth``.
 
@@ -264,6 +305,9 @@ def check(
     rate ``lr``) or a dict of correct values. ``local`` maps a claim to a function of the
     claims that redoes that claim's own line; ``lines`` gives each claim its source text.
     ``fitted`` names the claims an unknown was inferred from (they cannot be evidence).
+    ``written`` maps a claim to its line's arithmetic exactly as written, wrong formula and
+    all: where that gives the claim but ``local`` (the right formula on the same numbers) does
+    not, the slip is in the line's formula, not its arithmetic.
     ``tolerance`` overrides the printed precision.
 
     Each item gets one verdict: ``ok``, ``fitted``, ``slip on this line`` (its own line does
@@ -278,28 +322,54 @@ def check(
                 if k.startswith("dL/d"):
                     truth.setdefault(f"d{out_name}/d{k[4:]}", truth[k])
     order = {k: i for i, k in enumerate(truth)}
-    names = sorted(claims, key=lambda k: order.get(k, len(order)))
+
+    def place(k: str) -> int:  # an element claim sits where its tensor does
+        return order.get(k, order.get(k.split("[")[0], len(order)))
+
+    names = sorted(claims, key=place)
     values = {k: float(v) for k, v in claims.items()}
     items: dict[str, Item] = {}
     for k in names:
         tol = tolerance if tolerance is not None else printed_tolerance(claims[k])
-        c = truth.get(k)
-        c = None if c is None else float(np.asarray(c))
+        c, missing = _lookup(truth, k)
         holds = None if c is None else abs(values[k] - c) <= tol
         item = Item(k, values[k], c, holds, tol, line=(lines or {}).get(k, ""))
+        item.unchecked_why = missing
         item.fitted = (fitted or {}).get(k, "")
         if local and k in local:
             reads = _Reads(values)
             item.local = float(local[k](reads))
             item.uses = list(dict.fromkeys(reads.read))
             item.local_holds = abs(values[k] - item.local) <= tol
+        if written and k in written:
+            reads = _Reads(values)
+            item.written = float(written[k](reads))
+            item.written_uses = list(dict.fromkeys(reads.read))
         items[k] = item
     for item in items.values():  # reasons, now that every item's verdict on its own is known
         wrong_inputs = [
             u for u in item.uses if u in items and items[u].verdict not in ("ok", "fitted")
         ]
-        if item.local_holds is False:
-            item.reason = _why(item.claimed, item.local, item.tolerance)
+        if item.local_holds is False and item._written_holds:
+            item.reason = "the formula is wrong, not the arithmetic"
+            wrong_written = [
+                u
+                for u in item.written_uses
+                if u in items and items[u].verdict not in ("ok", "fitted")
+            ]
+            if wrong_written:
+                item.reason += f"; it also uses the wrong {', '.join(wrong_written)}"
+        elif item.local_holds is False:
+            item.reason = _why(item.claimed, item.local, item.tolerance, "its line's own value")
+            if item.holds and item.computed:
+                off = abs(item.claimed - item.computed) / abs(item.computed)
+                item.reason += (
+                    f" (at that precision {fmt.num(item.claimed)} also matches the correct "
+                    f"{fmt.num(item.computed, 6)}, but carried into later lines it is "
+                    f"{off:.0%} off)"
+                )
+            if wrong_inputs:
+                item.reason += f"; it also uses the wrong {', '.join(wrong_inputs)}"
         elif item.holds is False and wrong_inputs:
             item.carried_from = wrong_inputs[0]
             item.reason = f"this line's arithmetic is right; it uses {', '.join(wrong_inputs)}"

@@ -157,7 +157,12 @@ def main(args: argparse.Namespace) -> int:
     if args.html:
         from .explore import explore
 
-        res["explorer"] = explore(res["_graph"], args.html, title=f"{res['name']}: {res['title']}")
+        res["explorer"] = explore(
+            res["_graph"],
+            args.html,
+            title=f"{res['name']}: {res['title']}",
+            inputs=res.get("_inputs", ()),
+        )
     if args.json:
         print(json.dumps(examples.to_jsonable(res), indent=2))
     else:

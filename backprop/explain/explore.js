@@ -62,21 +62,25 @@
         `${(c + 1) * p.bw - 1}\nblock mean ${exact(v)}`;
     }
     const idx = a.shape.length <= 1 ? (a.shape.length ? `[${c}]` : "") : `[${r}, ${c}]`;
-    return `${name}${idx} = ${exact(v)}`;
+    return `${idx ? indexable(name) : name}${idx} = ${exact(v)}`;
   }
 
+  // a name an index can follow unmistakably: x[0], dL/dx[0], dL/d(a + b)[0], (a + b)[0]
+  const indexable = s => (/^[\w.#]+$|^dL\/d[\w.#]+$|^dL\/d\(.*\)$/.test(s) ? s : `(${s})`);
   // an array drawn inside a node: numbers for a few values, a heatmap for more
   function drawArray(parent, a, x, y, w, name, role) {
     const n = size(a), g = grid(a);
     if (numeric(a)) {
-      const cw = Math.min(56, w / Math.max(g.cols, 1));
+      const cw = n === 1 ? Math.min(w, 96) : Math.min(56, w / Math.max(g.cols, 1));
       for (let r = 0; r < g.rows; r++)
         for (let c = 0; c < g.cols; c++) {
           const v = a.data[r * g.cols + c];
           const cell = el("g", { class: "num " + role, "data-v": exact(v) }, parent);
           el("rect", { x: x + c * cw, y: y + r * 16, width: cw, height: 16, fill: "#fff", stroke: "#ccc" }, cell);
-          el("text", { x: x + c * cw + cw / 2, y: y + r * 16 + 12, "text-anchor": "middle", "font-size": 10.5 },
+          const t = el("text", { x: x + c * cw + cw / 2, y: y + r * 16 + 12, "text-anchor": "middle", "font-size": 10.5 },
             cell, fmt(v, n === 1 ? 5 : g.cols > 3 ? 3 : 4));
+          // fewer digits until the number fits its cell (the exact one is on hover)
+          for (let d = n === 1 ? 4 : 2; d >= 1 && t.getComputedTextLength() > cw - 3; d--) t.textContent = fmt(v, d);
           el("title", {}, cell, cellText(name, a, r, c));
         }
       return g.rows * 16 + 2;
@@ -90,9 +94,11 @@
                      fill: color(a.data[r * g.cols + c], m) }, hm);
     el("rect", { x: x, y: y, width: g.cols * cs, height: g.rows * cs, fill: "none", stroke: "#999" }, hm);
     hm.addEventListener("mousemove", ev => {
-      const pt = toLocal(ev, hm);
-      const c = Math.floor((pt.x - x) / cs), r = Math.floor((pt.y - y) / cs);
-      if (r >= 0 && c >= 0 && r < g.rows && c < g.cols) tip(ev, cellText(name, a, r, c));
+      // the cell the browser hit (cells are drawn row by row), not one computed back from the
+      // pointer's whole-pixel position, which can name a neighbour when cells are this small
+      const k = Array.prototype.indexOf.call(hm.children, ev.target);
+      if (k >= 0 && k < g.rows * g.cols) tip(ev, cellText(name, a, Math.floor(k / g.cols), k % g.cols));
+      else tip(null);
     });
     hm.addEventListener("mouseleave", () => tip(null));
     return g.rows * cs + 2;
@@ -213,23 +219,45 @@
 
   // ---------------------------------------------------------------- drawing
   let svg, root, L;
-  function toLocal(ev, node) {
-    const p = svg.createSVGPoint(); p.x = ev.clientX; p.y = ev.clientY;
-    return p.matrixTransform(node.getScreenCTM().inverse());
-  }
   const tipEl = h("div", { id: "tip" }, document.body);
   function tip(ev, text) {
     if (!ev) { tipEl.style.display = "none"; return; }
     tipEl.textContent = text; tipEl.style.display = "block";
     tipEl.style.left = ev.clientX + 14 + "px"; tipEl.style.top = ev.clientY + 12 + "px";
   }
+  // an edge label fits in the gap between two columns (it never runs into a node): the
+  // value when it is short, else the partial's name; the formula is on hover and on click
+  const LABEL_CHARS = Math.floor((GAP_X - 12) / 7);
   function edgeLabel(e) {
     if (!e.carries) return "";
     if (e.local) return fmt(e.local.data[0], 4);
-    if (e.local_text && e.local_text.length <= 22) return e.local_text;
+    if (e.local_text && e.local_text.length <= LABEL_CHARS) return e.local_text;
+    if (e.name && e.name.length <= LABEL_CHARS) return e.name;
     return "∂ formula";
   }
+  // where on its edge's last stretch (x0,y0) -> (x1,y1), a cubic with both control points at
+  // x = xm, a label goes: on the curve, at the end where edges fan out less (near the parent
+  // when many edges meet at the child), and where it covers no label placed before it
+  function labelSpot(seg, w, fanOut, fanIn, placed) {
+    const [x0, y0, xm, x1, y1] = seg;
+    const at = t => {
+      const u = 1 - t;
+      return [u * u * u * x0 + 3 * u * u * t * xm + 3 * u * t * t * xm + t * t * t * x1,
+              u * u * u * y0 + 3 * u * u * t * y0 + 3 * u * t * t * y1 + t * t * t * y1];
+    };
+    const order = fanIn > fanOut ? [0.3, 0.45, 0.6, 0.2, 0.75] : [0.6, 0.45, 0.75, 0.3, 0.85];
+    const box = ([x, y]) => [x - w / 2, y - 9, x + w / 2, y + 7];
+    const free = b => placed.every(q => b[2] <= q[0] || q[2] <= b[0] || b[3] <= q[1] || q[3] <= b[1]);
+    for (const t of order) {
+      const p = at(t), b = box(p);
+      if (free(b)) { placed.push(b); return p; }
+    }
+    const p = at(order[0]);
+    placed.push(box(p));
+    return p;
+  }
   function draw() {
+    tip(null);  // a redraw removes what the pointer was over: no stale number stays shown
     L = layout();
     const grads = gradients(state.k);
     const cur = state.k > 0 ? D.steps[state.k - 1] : null;
@@ -255,6 +283,7 @@
       lab.addEventListener("click", () => { state.collapsed.add(g); draw(); });
     });
     // edges
+    const placed = [];  // the edge labels' boxes so far: no label is put over another
     L.routes.forEach(r => {
       const a = r.pts[0], b = r.pts[r.pts.length - 1];
       const fromIds = a.ids, toIds = b.ids;
@@ -273,15 +302,15 @@
         const tx = last ? x : x - NODE_W / 2;
         d += ` C${(px + tx) / 2},${py} ${(px + tx) / 2},${y} ${tx},${y}`;
         if (!last) d += ` L${x + NODE_W / 2},${y}`;
-        else mid = [(px + tx) / 2, (py + y) / 2];  // the middle of the stretch into the child
+        else mid = [px, py, (px + tx) / 2, tx, y];  // the stretch into the child: a cubic
         px = last ? x : x + NODE_W / 2; py = y;
       });
       el("path", { d: d, "marker-end": "url(#arr)" }, g);
       // the label sits on the edge's last stretch, just left of the child it enters
       const text = es.length > 1 ? `${es.length} edges` : edgeLabel(e);
       if (text) {
-        const lx = mid[0], ly = mid[1];
         const w = 7 * text.length + 8;
+        const [lx, ly] = labelSpot(mid, w, r.pts[0].succ.size, r.pts[r.pts.length - 1].preds.size, placed);
         const lab = el("g", { class: "elabel" }, g);
         el("rect", { x: lx - w / 2, y: ly - 9, width: w, height: 16, rx: 3, class: "lab" }, lab);
         el("text", { x: lx, y: ly + 3, "text-anchor": "middle" }, lab, text);
@@ -310,7 +339,8 @@
         return;
       }
       const room = Math.floor((NODE_W - 18 - 6 * shapeText(n.shape).length) / 7);
-      el("text", { x: 6, y: 15, "font-weight": 600 }, g, short(n.name, room));
+      const title = el("text", { x: 6, y: 15, "font-weight": 600 }, g, short(n.name, room));
+      fitText(title, n.name, NODE_W - 16 - 6.5 * shapeText(n.shape).length);
       el("title", {}, g, `${n.name}  (${n.kind}${n.op !== "leaf" ? ", op " + n.op : ""}, ${shapeText(n.shape)})`);
       el("text", { x: NODE_W - 6, y: 15, "text-anchor": "end", "font-size": 10, fill: "#666" }, g, shapeText(n.shape));
       el("text", { x: 6, y: 31, "font-size": 10.5, fill: "#555" }, g, "value");
@@ -319,8 +349,9 @@
         const gr = grads[n.id];
         const label = !gr ? "grad: (not reached yet)" : gr.final ? "grad " + short(dname(n.name), 22) :
           `grad so far (${gr.n} contribution${gr.n > 1 ? "s" : ""})`;
-        el("text", { x: 6, y: y + 12, "font-size": 10.5, fill: gr ? "#8a1c1c" : "#999", class: "gradlabel" }, g, label);
-        if (gr) drawArray(g, gr.a, 6, y + 16, NODE_W - 12, "dL/d" + n.name, gr.final ? "grad final" : "grad partial");
+        const gl = el("text", { x: 6, y: y + 12, "font-size": 10.5, fill: gr ? "#8a1c1c" : "#999", class: "gradlabel" }, g, label);
+        if (gr && gr.final) fitText(gl, "grad " + dname(n.name), NODE_W - 12);
+        if (gr) drawArray(g, gr.a, 6, y + 16, NODE_W - 12, dname(n.name), gr.final ? "grad final" : "grad partial");
       } else {
         el("text", { x: 6, y: y + 12, "font-size": 10.5, fill: "#999" }, g, "needs no gradient");
       }
@@ -329,6 +360,10 @@
     document.getElementById("back").disabled = state.k === 0;
     document.getElementById("step").disabled = state.k === D.steps.length;
     status(cur);
+  }
+  function fitText(t, full, width) {  // shorten with … until it is no wider than width
+    for (let k = t.textContent.length; k > 2 && t.getComputedTextLength() > width; k--)
+      t.textContent = short(full, k - 1);
   }
   const dname = s => (/^[\w.#\[\]]+$/.test(s) ? "dL/d" + s : `dL/d(${s})`);
   const short = (s, n) => (s.length > n ? s.slice(0, n - 1) + "…" : s);
@@ -351,10 +386,12 @@
       (cur.received > 1 ? ` (sum of ${cur.received} contributions)` : "") +
       (sends ? `; sends upstream × local partial to ${sends}` : n.kind === "param" ? "; a parameter: its gradient is final" : "");
   }
-  function arrText(a) {
+  function arrText(a) {  // a number, a vector [..], a matrix [[..], [..]] (its shape kept)
     if (size(a) === 1) return fmt(a.data[0], 6);
-    if (!a.pooled && size(a) <= 6) return "[" + a.data.map(v => fmt(v, 4)).join(", ") + "]";
-    return `${shapeText(a.shape)} array`;
+    if (a.pooled || size(a) > 6) return `${shapeText(a.shape)} array`;
+    const g = grid(a), row = r => "[" + a.data.slice(r * g.cols, (r + 1) * g.cols).map(v => fmt(v, 4)).join(", ") + "]";
+    if (a.shape.length <= 1) return row(0);
+    return "[" + Array.from({ length: g.rows }, (_, r) => row(r)).join(", ") + "]";
   }
   function table(parent, a, cls) {
     if (a.pooled || size(a) > 64) {
@@ -430,7 +467,7 @@
     const d = h("div", { class: "legend" }, s);
     h("h3", {}, d, "legend");
     d.innerHTML += '<div><span class="sw" style="background:#dbe9ff"></span>parameter (click: its chain-rule paths)</div>' +
-      '<div><span class="sw" style="background:#eeeeee"></span>input or constant (no gradient)</div>' +
+      '<div><span class="sw" style="background:#eeeeee"></span>input or constant (data, not a parameter)</div>' +
       '<div><span class="sw" style="background:#ffffff"></span>op result</div>' +
       '<div><span class="sw" style="background:#e4f5e1"></span>output (the loss)</div>' +
       '<div><span class="sw" style="background:#fff3b0"></span>on a chain-rule path of the selected parameter</div>' +

@@ -79,15 +79,15 @@ def _group(n: Node, G: Graph, groups: dict[int, str]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def build(output: Tensor, detail: str = "auto", title: str | None = None) -> dict:
+def build(output: Tensor, detail: str = "auto", title: str | None = None, inputs=()) -> dict:
     """The page's data: nodes, edges, the backward steps, and every parameter's paths."""
     if not isinstance(output, Tensor):
         raise TypeError(f"explore needs a Tensor, got {type(output).__name__}")
     if output._data.size != 1:
         raise ValueError(f"explore needs a scalar output; this one has shape {output.shape}")
-    G = Graph(output)
+    G = Graph(output, inputs=inputs)
     view = G.resolve_detail(detail)
-    t = trace(output, detail=view)
+    t = trace(output, detail=view, inputs=inputs)
     adj = G.adjoints() if output.requires_grad else {}
     kept = [n for n in G.nodes if G.keep(n, view)]
     ids = {n.index: i for i, n in enumerate(kept)}
@@ -149,7 +149,7 @@ def build(output: Tensor, detail: str = "auto", title: str | None = None) -> dic
     ]
     params = {}
     for n in [n for n in kept if n.is_param][:MAX_PARAMS]:
-        e = explain(output, n.tensor, detail=view, max_paths=32)
+        e = explain(output, n.tensor, detail=view, max_paths=32, inputs=inputs)
         params[ids[n.index]] = {
             "n_paths": e.n_paths,
             "paths": [
@@ -240,11 +240,13 @@ def explore(
     highlight=None,
     detail: str = "auto",
     title: str | None = None,
+    inputs=(),
 ) -> Explorer | str:
     """Write the interactive explorer to ``path`` (returns the path), or return it for Jupyter.
 
     ``highlight``: a parameter (tensor or name) whose chain-rule paths are shown when the page
-    opens. ``detail`` as in ``explain``. Works before or after ``backward()``.
+    opens. ``detail`` as in ``explain``. ``inputs``: leaves that ask for a gradient but are
+    data, shown as inputs, not parameters. Works before or after ``backward()``.
 
     >>> import backprop as bp, tempfile, os
     >>> w = bp.tensor(2.0, requires_grad=True, name="w", dtype=bp.float64)
@@ -253,7 +255,7 @@ def explore(
     >>> open(out).read(15)
     '<!DOCTYPE html>'
     """
-    data = build(output, detail=detail, title=title)
+    data = build(output, detail=detail, title=title, inputs=inputs)
     if highlight is not None:
         G = Graph(output)
         name = G.node(highlight).name

@@ -104,7 +104,7 @@ def template(fn) -> str | None:
     m = re.match(r"\s*d\s*(.+?)\s*/\s*d", formulas[0])
     if not m:
         return None
-    t = m.group(1).strip()
+    t = re.sub(r"(?<=[\w)])(?:_j|\[j\])$", "", m.group(1).strip())  # cumsum(s)_j: cumsum(s)
     if t.startswith("(") and t.endswith(")") and _balanced(t[1:-1]):
         t = t[1:-1]
     return t
@@ -134,11 +134,26 @@ def _top_level_ops(expr: str) -> set[str]:
 _LOOSER = {"+": set(), "-": set(), "*": {"+", "-"}, "@": {"+", "-"}, "/": {"+", "-", "*", "/"}}
 
 
+def _one_call(name: str) -> bool:
+    """Whether ``name`` is one call, ``f(...)``, whose parenthesis closes at the end (not
+    ``f(a) - (b)``)."""
+    m = re.match(r"^[\w.]+\(", name)
+    if not m:
+        return False
+    depth = 0
+    for i in range(m.end() - 1, len(name)):
+        depth += name[i] == "("
+        depth -= name[i] == ")"
+        if depth == 0:
+            return i == len(name) - 1
+    return False
+
+
 def group(name: str, op: str | None = None, right: bool = False) -> str:
     """``name`` in parentheses where it would be misread: ``yhat - y`` -> ``(yhat - y)``
     inside a power or a call, but ``x0 * w0`` stays bare inside a sum (``op`` is the operator
     it stands beside; ``right`` when it is the right operand)."""
-    if _SIMPLE.match(name) and _balanced(name):
+    if _SIMPLE.match(name) and _balanced(name) and (not name.endswith(")") or _one_call(name)):
         return name
     top = _top_level_ops(name)
     if not top:
@@ -171,7 +186,19 @@ def expression(fn, names: list[str], p=None) -> str | None:
         sub.update(C=names[2])
     if p is not None:
         sub["p"] = num(p)
+    sub[ALL] = ", ".join(names)
     return substitute(spaced(t), sub)
+
+
+ALL = "s_1..s_k"  # in a rule (cat, stack): every input, in order
+
+
+def elements(text: str) -> str:
+    """A one-input rule's elements written as indices of its input: ``ds_i`` -> ``ds[i]``,
+    ``cumsum(s)_j`` -> ``cumsum(s)[j]``, so that ``s`` takes the input's name and the index
+    stays (``dx0[i]``); in ``cat`` and ``stack`` ``s_i`` is the i-th input instead."""
+    text = re.sub(r"(?<![A-Za-ce-z0-9_])(d?)s_([ijk])\b", r"\1s[\2]", text)
+    return re.sub(r"(?<=\))_([ijk])\b", r"[\1]", text)
 
 
 def substitute(text: str, sub: dict[str, str]) -> str:
@@ -186,16 +213,45 @@ def substitute(text: str, sub: dict[str, str]) -> str:
             return dname(sub[sym])
         before = text[: m.start()].rstrip()
         after = text[m.end() :].lstrip()
+        name = sub[sym]
         op = None
         if after[:1] in ("+", "-", "*", "/", "@"):
             op = after[0]
         if before[-1:] in ("+", "-", "*", "/", "@"):
-            op = before[-1]
-            return group(sub[sym], op, right=True)
-        return group(sub[sym], op)
+            if name.startswith("-"):  # a - (-0.74), never a - -0.74
+                return f"({name})"
+            return group(name, before[-1], right=True)
+        if name.startswith("-") and after[:1] == "^":  # (-a)^2, not -a^2
+            return f"({name})"
+        return group(name, op)
 
+    every = sub.get(ALL)
+    if every is not None:  # every input (cat(x, y)); put in last, so never substituted again
+        text = text.replace(ALL, "\0")
     out = _SYMBOLS.sub(put, text)
-    return re.sub(r"(?<=[A-Za-z])\(\(([^()]*)\)\)", r"(\1)", out)
+    out = _single_parens(out)
+    return out if every is None else out.replace("\0", every)
+
+
+def _single_parens(text: str) -> str:
+    """A call's doubled parentheses made single: ``sum((a * x))`` -> ``sum(a * x)``."""
+    i = 0
+    while True:
+        m = re.compile(r"(?<=[A-Za-z0-9_])\(\(").search(text, i)
+        if m is None:
+            return text
+        start, depth = m.start(), 0
+        close = None
+        for j in range(start, len(text)):  # the parenthesis closing the call's own
+            depth += text[j] == "("
+            depth -= text[j] == ")"
+            if depth == 0:
+                close = j
+                break
+        inner = text[start + 1 : close] if close else ""
+        if close and inner[-1:] == ")" and inner[:1] == "(" and _balanced(inner[1:-1]):
+            text = text[:start] + inner + text[close + 1 :]
+        i = m.start() + 1
 
 
 _NAME = re.compile(r"^[A-Za-z0-9_.#\[\]]+$")

@@ -99,6 +99,25 @@ class Node:
         return getattr(self.op, "name", "leaf") if self.op is not None else "leaf"
 
 
+def _einsum_rule(fn, child: Node, names: list[str], k: int) -> str:
+    """einsum's rule for input ``k`` with its own equation: for ``einsum(ij,j->i, W, x)``,
+    ``dL/dW = einsum(i,j->ij, dL/dy, x)`` (the gradient's subscripts are the input's)."""
+    from ..ops.products import _parse
+
+    params = getattr(fn, "params", ())
+    eq = params[-1] if params and isinstance(params[-1], str) else None
+    shapes = [p.value.shape if isinstance(p, Node) else np.shape(p) for _, p in child.inputs]
+    if eq is None:
+        return f"d einsum/d({names[k]})"
+    terms, out = _parse(eq, shapes)
+    others = [j for j in range(len(terms)) if j != k]
+    spec = ",".join([out] + [terms[j] for j in others]) + "->" + terms[k]
+    args = ", ".join([fmt.d("L", child.name)] + [names[j] for j in others])
+    whole = f"einsum({eq}, {', '.join(names)})"
+    gk = fmt.d("L", names[k])
+    return f"d {whole}/{fmt.dname(names[k])}: {gk} = einsum({spec}, {args})"
+
+
 def _fmt_const(c) -> str:
     if c is None:  # an optional input left out (a conv or linear layer without bias)
         return "None"
@@ -109,6 +128,8 @@ def _fmt_const(c) -> str:
         return str(c)
     return fmt.num(a) if a.size == 1 else f"const[{fmt.shape(a.shape)}]"
 
+
+AUTO_OPS_MAX = 40  # detail="auto" without named intermediates: the "ops" view up to this many
 
 # elementwise nonlinearities: their inputs and outputs are the nodes of the "layers" view
 ACTIVATIONS = {
@@ -365,7 +386,13 @@ class Graph:
             sub["p"] = fmt.num(fn.p)
         if k < len(names):
             sub["s_i"] = names[k]
+        sub[fmt.ALL] = ", ".join(names)
+        if fn.name == "einsum":
+            return _einsum_rule(fn, child, names, k)
 
+        if fn.name not in ("cat", "stack"):  # s_i: the input's element i, not input i
+            text = fmt.elements(text)
+            sub.pop("s_i", None)
         text = fmt.substitute(fmt.spaced(text), sub)
         return re.sub(r"\^\((-?[0-9.]+(?:e-?[0-9]+)?) - 1\)", _exponent, text)
 
@@ -428,7 +455,13 @@ class Graph:
         named_inner = any(
             n.user_named and not n.is_leaf and n is not self.output for n in self.nodes
         )
-        return "named" if named_inner else "ops"
+        if named_inner:
+            return "named"
+        # nothing named between leaves and output: every op, unless there are so many that a
+        # picture or a trace of them is unreadable (a scalar MLP built op by op); then the
+        # layers (activations, weighted results, prediction, loss) found from the structure
+        n_ops = sum(1 for n in self.nodes if n.op is not None)
+        return "layers" if n_ops > AUTO_OPS_MAX and self.layer_nodes() else "ops"
 
     def local(self, child: Node, g, detail: str) -> dict[int, np.ndarray]:
         """Send ``g`` from ``child`` to the view's parents of ``child``: per parent index, its

@@ -37,8 +37,15 @@ def _rule(formula: str) -> str:
     ``d(w1 * x1)/dw1 = x1``."""
     if formula.startswith("["):
         parts = [p.strip("[] ") for p in formula.split("] x [")]
-        return " x ".join(p.rsplit(" = ", 1)[-1] for p in parts)
-    return formula.rsplit(" = ", 1)[-1]
+        return " x ".join(_factor(p.rsplit(" = ", 1)[-1]) for p in parts)
+    return _factor(formula.rsplit(" = ", 1)[-1])
+
+
+def _factor(rule: str) -> str:
+    """A rule as one factor of a product: ``(1 - tanh(s)^2)``, so that ``x 1 - tanh(s)^2 x``
+    never reads as ``1 - (tanh(s)^2 x ...)``; ``2 * (yhat - y)`` and ``x1`` stay bare."""
+    top = fmt._top_level_ops(rule)
+    return f"({rule})" if top & {"+", "-"} else rule
 
 
 @dataclass
@@ -246,7 +253,8 @@ def explain(
     """The gradient of scalar ``output`` with respect to ``wrt`` as a sum over chain-rule paths.
 
     ``detail``: ``"named"`` shows only named tensors (unnamed ops between them are folded into
-    one edge), ``"ops"`` every op, ``"auto"`` the named view if any intermediate is named.
+    one edge), ``"ops"`` every op, ``"auto"`` the named view if any intermediate is named,
+    else every op (the ``"layers"`` view past 40 ops).
     Beyond ``max_paths`` paths, the paths are counted and grouped at the shared nodes instead.
     It works before or after ``backward()`` (what backward freed is recomputed from the
     inputs), but not after an optimizer step changed the weights in place.

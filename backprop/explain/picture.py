@@ -50,9 +50,9 @@ def _kind(G: Graph, n: Node) -> str:
     return "param" if n.is_param else ("input" if n.is_leaf else "op")
 
 
-def _view(output: Tensor, detail: str, highlight):
+def _view(output: Tensor, detail: str, highlight, inputs=()):
     """The nodes and edges to draw, with edge labels and the highlighted edges."""
-    G = Graph(output)
+    G = Graph(output, inputs=inputs)
     view = G.resolve_detail(detail)
     target = G.node(highlight) if highlight is not None else None
     if target is not None:
@@ -190,7 +190,7 @@ def _wrap_label(s: str, width: int = 28) -> str:
 
 _LEGEND_ROWS = [
     (FILL["param"], "parameter"),
-    (FILL["input"], "input or constant (no gradient)"),
+    (FILL["input"], "input or constant (data, not a parameter)"),
     (FILL["op"], "result of an op"),
     (FILL["output"], "output (the loss)"),
     (YELLOW, "chain-rule path to the highlighted tensor"),
@@ -210,7 +210,9 @@ def _legend() -> str:
     return f"<{table}{''.join(rows)}</TABLE>>"
 
 
-def to_dot(output: Tensor, highlight=None, detail: str = "auto", title: str | None = None) -> str:
+def to_dot(
+    output: Tensor, highlight=None, detail: str = "auto", title: str | None = None, inputs=()
+) -> str:
     """Graphviz source for the graph (``dot -Tpng``), inputs on the left, with a legend.
 
     >>> import backprop as bp
@@ -219,7 +221,7 @@ def to_dot(output: Tensor, highlight=None, detail: str = "auto", title: str | No
     >>> 'label=<<TABLE' in bp.to_dot(y) and "-> n1" in bp.to_dot(y)
     True
     """
-    G, kept, edges, adj, lit, target = _view(output, detail, highlight)
+    G, kept, edges, adj, lit, target = _view(output, detail, highlight, inputs)
     heading = title or f"computational graph of {G.output.name}"
     if target is not None:
         heading += f" (yellow: chain-rule paths to {target.name})"
@@ -238,7 +240,7 @@ def to_dot(output: Tensor, highlight=None, detail: str = "auto", title: str | No
     for p, c, label in edges:
         attrs = []
         if label:
-            attrs.append(f'label="{_wrap_label(label)}"')
+            attrs.append(f'label="{_wrap_label(label)}", decorate=true')
         else:
             attrs.append('style=dashed, color="#bbbbbb"')
         if (p.index, c.index) in lit:
@@ -255,11 +257,14 @@ def draw(
     highlight=None,
     detail: str = "auto",
     title: str | None = None,
+    inputs=(),
 ) -> str:
     """Draw the graph to ``path`` (``.png`` or ``.svg``); returns the path written.
 
     ``highlight``: a tensor (or node name) whose chain-rule paths from the output are painted
-    yellow. ``detail`` as in ``explain``. Works before or after ``backward()``.
+    yellow. ``detail`` as in ``explain``. ``inputs``: leaves that ask for a gradient
+    (``dL/dx``) but are data, drawn as inputs, not parameters. Works before or after
+    ``backward()``.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -268,8 +273,8 @@ def draw(
     path.parent.mkdir(parents=True, exist_ok=True)
     dot = shutil.which("dot")
     if dot is None:
-        return _draw_matplotlib(output, path, highlight, detail, title)
-    source = to_dot(output, highlight=highlight, detail=detail, title=title)
+        return _draw_matplotlib(output, path, highlight, detail, title, inputs)
+    source = to_dot(output, highlight=highlight, detail=detail, title=title, inputs=inputs)
     args = [dot, f"-T{suffix[1:]}", "-o", str(path)]
     if suffix == ".png":
         args.insert(1, "-Gdpi=110")
@@ -279,13 +284,13 @@ def draw(
     return str(path)
 
 
-def _draw_matplotlib(output, path: Path, highlight, detail: str, title) -> str:
+def _draw_matplotlib(output, path: Path, highlight, detail: str, title, inputs=()) -> str:
     """Without Graphviz: a layered networkx layout drawn by matplotlib (text stays text)."""
     import matplotlib
     import networkx as nx
     from matplotlib.figure import Figure  # no pyplot: no global state, no display needed
 
-    G, kept, edges, adj, lit, target = _view(output, detail, highlight)
+    G, kept, edges, adj, lit, target = _view(output, detail, highlight, inputs)
     D = nx.DiGraph()
     D.add_nodes_from(n.index for n in kept)
     D.add_edges_from((p.index, c.index) for p, c, _ in edges)

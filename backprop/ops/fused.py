@@ -48,7 +48,10 @@ class SoftmaxCrossEntropy(Function):
     """
 
     name = "softmax_cross_entropy"
-    formulas = ("d CE(softmax(A), t)/dA = softmax(A) - onehot(t)  (divided by n for the mean)", "")
+    formulas = (  # B: the targets (the explainer puts in their name)
+        "d CE(softmax(A), B)/dA = softmax(A) - onehot(B)  (divided by n for the mean)",
+        "",
+    )
 
     def forward(self, logits, target, reduction):
         # ufunc reductions called directly: the ndarray methods add a Python layer per call

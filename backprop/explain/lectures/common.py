@@ -98,7 +98,11 @@ def finish(
     e = explain(loss, focus, inputs=inputs)
     s = summary(loss, inputs=inputs)
     G = Graph(loss)
-    forward = {n.name: _num(n.value) for n in G.nodes if G.keep(n, t.view)}
+    forward = {  # a constant the user did not name is called by its value: "1 = 1" says nothing
+        n.name: _num(n.value)
+        for n in G.nodes
+        if G.keep(n, t.view) and (n.user_named or not n.is_leaf)
+    }
     picture = None
     if out_dir is not None:
         picture = draw(
@@ -106,6 +110,7 @@ def finish(
             Path(out_dir) / f"{name}.png",
             highlight=focus,
             title=f"{name}: d{loss.name}/d{focus.name}",
+            inputs=inputs,
         )
     loss.backward()
     grads = {p.name: _num(t.gradients[p.name]) for p in params}
@@ -119,6 +124,7 @@ def finish(
     notes = list(extra.pop("notes", [])) + [kink_note(loss, kink)]
     return dict(
         _graph=loss,  # for --html: the explorer of this graph (not part of the JSON)
+        _inputs=tuple(inputs),
         forward=forward,
         trace=t,
         explanation=e,

@@ -45,8 +45,12 @@ def relu_neuron_002(out_dir=None, kink: str = "pytorch") -> dict:
             "(0 if x <= 0) and the engine (PyTorch's convention) take 0 for ReLU. For leaky "
             "ReLU and PReLU it is the other way round: the engine takes the negative slope at "
             "0, 003's table the x >= 0 branch (slope 1); bp.textbook's kink='lecture' follows "
-            f"the table. The closed form here uses kink={kink!r}. These data have "
-            f"{int(np.sum(cv == 0))} c exactly 0 (smallest |c| = {np.abs(cv).min():.3g}).",
+            f"the table. The closed form here uses kink={kink!r}. "
+            + (
+                f"No c of these data is exactly 0 (smallest |c| = {np.abs(cv).min():.3g})."
+                if not np.any(cv == 0)
+                else f"{int(np.sum(cv == 0))} of these data's c are exactly 0."
+            ),
             "002 writes dL/dp = 1/m sum (p - y) outside the product; read it per "
             "example: dL/dw1 = 1/m sum_i (p_i - y_i) 1[c_i >= 0] x1_i.",
             "002's update 'w_i -> w_i - 2 dL/dw_i' shows 2 where a learning rate "

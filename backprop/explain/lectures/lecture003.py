@@ -36,7 +36,8 @@ def _layers_003(Ws: list[Tensor], x) -> Tensor:
 def tanh_003(out_dir=None, kink: str = "pytorch") -> dict:
     Ws = [T(W003[i], f"W{i + 1}", True) for i in range(3)]
     out = _layers_003(Ws, X003[0])
-    loss = named(((out - _tensor(Y003[0].reshape(1, 1), dtype=float64)) ** 2).sum(), "loss")
+    y = named(_tensor(Y003[0].reshape(1, 1), dtype=float64), "y")  # the target, by its name
+    loss = named(((out - y) ** 2).sum(), "loss")
     ref = textbook.layerwise_backprop(W003, X003[0], Y003[0], hidden="tanh", kink=kink)
     eta = 0.1
     res = finish(

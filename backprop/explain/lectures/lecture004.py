@@ -98,13 +98,20 @@ PRINTED = {
         "0.25",
         "w5_new = w5 - eta dL/dz dz/dw5 = 0.249 - 0.01 (0.035/0.14): the "
         "gradient used is 0.035/0.14 = 0.25",
-        lambda c: c["dL/dz"] * c["a21"],
+        lambda c: c["dL/dz"] * c["a21"],  # dL/dz dz/dw5 with the lecture's own numbers
     ),
     "w5_new": (
         "0.2465",
         "w5_new = 0.249 - 0.01 (0.035/0.14) = 0.249 - 0.0025 = 0.2465",
-        lambda c: W5 - ETA * c["dL/dz"] * c["a21"],
+        lambda c: W5 - ETA * c["dL/dw5"],  # w5 - eta dL/dw5 with the lecture's own numbers
     ),
+}
+
+# Lines whose arithmetic, as written, gives the printed number although their formula (redone
+# right in PRINTED with the same numbers) does not: the slip is in the formula.
+WRITTEN = {
+    "dL/dw5": lambda c: c["dL/da21"] / W5,  # 0.035/0.14
+    "w5_new": lambda c: c["dL/dz"] - ETA * c["dL/dw5"],  # starts from 0.249, not w5
 }
 
 # Formulas that do not hold, whatever the numbers (quantity, as printed, correct, line).
@@ -139,14 +146,9 @@ FORMULAS = [
         "weight update rule",
         "w_new = w_old - eta (dL/dNode sigma(Node)), sigma(Node) its own output",
         "w_new = w_old - eta dL/dNode * (output of the node the weight comes from)",
-        "last slide: dL/dw5 = dL/dz a21, not dL/dz sigma(z)",
-    ),
-    (
-        "w5 (old, in the update)",
-        PRINTED["dL/dz"][0],
-        fmt.num(W5),
-        f"w5_new = {PRINTED['dL/dz'][0]} - ...: the update starts from dL/dz = "
-        f"{PRINTED['dL/dz'][0]}, not from w5 = {fmt.num(W5)}",
+        "last slide (the general rule, apart from the w5 line above): it multiplies by the "
+        "node's own output sigma(Node); the gradient of a weight takes the output that weight "
+        "multiplies (for w5 into z: a21, not sigma(z))",
     ),
 ]
 
@@ -221,8 +223,10 @@ def explain_discrepancies(report) -> dict[str, str]:
     )
     new = report["w5_new"]
     out["w5_new"] = (
-        f"w5 - eta dL/dw5 = {fmt.num(W5)} - {fmt.num(ETA)} x {_g(w5.computed)} = "
-        f"{fmt.num(new.computed, 4)}"
+        f"the update starts from dL/dz = {PRINTED['dL/dz'][0]} where w5 = {fmt.num(W5)} belongs "
+        f"(with its own dL/dw5 = {PRINTED['dL/dw5'][0]} it would give {fmt.num(new.local, 4)}), "
+        f"and it carries dL/dw5's error: w5 - eta dL/dw5 = {fmt.num(W5)} - {fmt.num(ETA)} x "
+        f"{_g(w5.computed)} = {fmt.num(new.computed, 4)}"
     )
     return out
 
@@ -278,6 +282,7 @@ def _check(loss):
         local={k: v[2] for k, v in PRINTED.items() if v[2]},
         lines={k: v[1] for k, v in PRINTED.items()},
         fitted=FITTED,
+        written=WRITTEN,
     )
 
 
