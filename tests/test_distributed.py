@@ -303,3 +303,36 @@ def test_without_a_group():
         bp.nn.parallel.DistributedDataParallel(bp.nn.Linear(2, 2))
     with pytest.raises(ValueError, match="backend 'nccl'"):
         dist.init_process_group("nccl")
+
+
+THREADS = """
+import os, sys, backprop as bp
+import backprop.distributed as dist
+from threadpoolctl import threadpool_info
+if sys.argv[1] == "call":
+    bp.set_num_threads(2)
+dist.init_process_group()
+pools = [p for p in threadpool_info() if p["internal_api"] == "openblas"]
+threads = sorted({p["num_threads"] for p in pools})
+sys.stdout.write(f"rank {dist.get_rank()} threads {threads}\\n")  # one write: no interleaving
+"""
+
+
+@needs_mpi
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) != 2, reason="the counts are for 2 cores")
+@pytest.mark.parametrize("how", ["default", "env", "call"])
+def test_ranks_share_the_node_s_cores_unless_the_user_chose_the_threads(tmp_path, how):
+    # 2 ranks on 2 cores: one BLAS thread each (two OpenBLAS pools of 2 spinning threads on
+    # 2 cores train 14x slower); OPENBLAS_NUM_THREADS or bp.set_num_threads is respected
+    script = tmp_path / "threads.py"
+    script.write_text(THREADS)
+    env = {k: v for k, v in ENV.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    if how == "env":
+        env["OPENBLAS_NUM_THREADS"] = "2"
+    cmd = [MPIEXEC, "-n", "2", sys.executable, script, how]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    want = "[1]" if how == "default" else "[2]"
+    assert sorted(r.stdout.splitlines()) == [f"rank {k} threads {want}" for k in (0, 1)]
+    said = "2 ranks on this node: 1 BLAS thread per rank"
+    assert r.stderr.count(said) == (how == "default"), r.stderr  # once, from rank 0

@@ -122,6 +122,34 @@ def init_process_group(
         from . import failure
 
         failure.install()
+    _share_cores(group)
+
+
+def _share_cores(group: _Group) -> None:
+    """Divide the node's cores among its ranks' BLAS thread pools, as ``torchrun`` sets
+    ``OMP_NUM_THREADS=1``: N ranks on one node each running OpenBLAS with a thread per core
+    oversubscribe it, and its spinning threads make training many times slower (14x with 2
+    ranks on 2 cores, docs/distributed.md). Only when the user has not chosen the threads
+    (``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``, ``--threads``,
+    ``bp.set_num_threads``); rank 0 says so once on stderr."""
+    from ..backend import share_cores
+
+    if group.size <= 1:
+        return
+    node = group.comm.Split_type(group.MPI.COMM_TYPE_SHARED)  # collective: every rank calls it
+    try:
+        ranks_here = node.Get_size()
+    finally:
+        node.Free()
+    n = share_cores(ranks_here)
+    if n is not None and group.rank == 0:
+        print(
+            f"backprop: {ranks_here} ranks on this node: {n} BLAS thread"
+            f"{'s' if n != 1 else ''} per rank (set OPENBLAS_NUM_THREADS, or --threads, "
+            "to choose)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def init_from_launcher() -> bool:

@@ -85,8 +85,9 @@ def train_run(
     check_setting("threads", cfg.threads)
     # Under `mpiexec -n N` (N > 1) every rank runs this with the same settings and trains
     # its share of each batch (bp.distributed); only rank 0, the leader, writes the run.
-    dist.init_from_launcher()
+    # --threads is a choice: it is applied before the group divides the node's cores.
     with blas_threads(cfg.threads):
+        dist.init_from_launcher()
         if resume is not None:
             return _resume(Path(resume), cfg, changes or {})
         return _new_run(cfg)
