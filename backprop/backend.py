@@ -173,17 +173,24 @@ def threads_chosen() -> bool:
     return _chosen or any(os.environ.get(v, "").strip() for v in THREAD_VARIABLES)
 
 
-def share_cores(ranks_here: int) -> int | None:
-    """Limit the BLAS to ``max(1, usable cores // ranks_here)`` threads, unless the user
-    chose (:func:`threads_chosen`); the count set, or None when it was left alone. Not a
-    choice itself: a later ``set_num_threads`` still wins."""
+def usable_cores() -> set[int]:
+    """The cores this process may run on (its affinity; all of them where that is unknown)."""
+    try:
+        return set(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return set(range(os.cpu_count() or 1))
+
+
+def share_cores(cores: int, ranks_here: int, mine: int | None = None) -> int | None:
+    """Limit the BLAS to ``max(1, cores // ranks_here)`` threads (at most ``mine``, the
+    cores this process may use), unless the user chose (:func:`threads_chosen`); the count
+    set, or None when it was left alone. Not a choice itself: a later ``set_num_threads``
+    still wins."""
     if threads_chosen():
         return None
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        cores = os.cpu_count() or 1
-    n = max(1, cores // max(1, int(ranks_here)))
+    n = max(1, int(cores) // max(1, int(ranks_here)))
+    if mine is not None:
+        n = max(1, min(n, int(mine)))
     _blas_pools().limit(limits=n)
     return n
 

@@ -7,8 +7,10 @@ subprocess; the reference is the same program run as one plain process.
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -334,5 +336,80 @@ def test_ranks_share_the_node_s_cores_unless_the_user_chose_the_threads(tmp_path
     assert r.returncode == 0, r.stderr
     want = "[1]" if how == "default" else "[2]"
     assert sorted(r.stdout.splitlines()) == [f"rank {k} threads {want}" for k in (0, 1)]
-    said = "2 ranks on this node: 1 BLAS thread per rank"
+    said = "2 ranks on 2 cores of this node: 1 BLAS thread per rank"
     assert r.stderr.count(said) == (how == "default"), r.stderr  # once, from rank 0
+
+
+@needs_mpi
+def test_r2_of_two_ranks_is_one_process_r2(tmp_path):
+    # regression: every rank predicts its share of each split, R^2 comes from reduced sums
+    flags = ["-m", "backprop", "train", "--dataset", "diabetes", "--hidden", "16"]
+    flags += ["--epochs", "3", "--batch-size", "15", "--no-plots", "--no-progress"]
+    one = _run([*flags, "--out", "one"], cwd=tmp_path)
+    two = _run([*flags, "--out", "two"], 2, cwd=tmp_path)
+    assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
+    j1, j2 = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("one", "two"))
+    assert j1["task"] == "regression" and 0 < j1["test_r2"] < 1
+    for k in ("train_r2", "val_r2", "test_r2", "test_loss"):
+        assert j2[k] == pytest.approx(j1[k], rel=1e-5), k
+
+
+def _alive(marker: str) -> list[int]:
+    """The processes whose command line holds ``marker``."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        try:
+            if d.name.isdigit() and marker in (d / "cmdline").read_text():
+                pids.append(int(d.name))
+        except OSError:
+            pass
+    return pids
+
+
+@needs_mpi
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the ranks in /proc")
+@pytest.mark.parametrize("to", ["group", "mpiexec"])
+def test_ctrl_c_stops_every_rank_and_the_run_resumes(tmp_path, to):
+    # Ctrl-C in a terminal sends SIGINT to the foreground process group: mpiexec and the
+    # ranks it started (or `kill -INT` to mpiexec alone, which passes it on). Every rank must
+    # be gone within seconds, the status non-zero, and the run directory resumable from its
+    # last complete checkpoint, by 2 ranks or by one process.
+    out = tmp_path / "ctrl-c-run"
+    flags = ["-m", "backprop", "train", "--dataset", "digits", "--hidden", "32"]
+    flags += ["--epochs", "100000", "--no-plots", "--no-progress", "--out", str(out)]
+    cmd = [MPIEXEC, "-n", "2", sys.executable, *flags]
+    proc = subprocess.Popen(
+        cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while not (out / "checkpoint" / "checkpoint.json").is_file():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.1)
+        time.sleep(0.5)  # training, checkpointing each epoch
+        if to == "group":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGINT)
+        t0 = time.monotonic()
+        _, err = proc.communicate(timeout=20)
+        took = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode != 0, err  # MPICH's mpiexec: 130, the ranks' MPI_Abort status
+    assert took < 10, (took, err)
+    time.sleep(0.5)
+    assert _alive(str(out)) == [], "a rank outlived mpiexec"
+    assert "backprop train: interrupted" in err
+    assert "Traceback" not in err, err
+    epoch = load_checkpoint(out / "checkpoint")[2]["epoch"]
+    resumed = _run(
+        ["-m", "backprop", "train", "--resume", str(out), "--epochs", str(epoch + 2)],
+        2 if to == "group" else None,
+        cwd=tmp_path,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert load_checkpoint(out / "checkpoint")[2]["epoch"] == epoch + 2

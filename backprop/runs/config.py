@@ -232,7 +232,7 @@ class TrainConfig:
         None,
         "threads for the BLAS's matrix products (bp.set_num_threads); under mpiexec, "
         "unless OPENBLAS_NUM_THREADS/OMP_NUM_THREADS/MKL_NUM_THREADS is set, each rank uses "
-        "cores // ranks on its node",
+        "cores // ranks on its node (at most its own cores)",
         parse=_optional(INT),
         low=1,
         resume="session",
