@@ -154,10 +154,45 @@ def available_memory() -> int | None:
 # per core by default. threadpoolctl changes that pool's size at run time, whatever the library.
 
 
+# Variables that choose the BLAS's threads before it starts; when one is set (or the program
+# called set_num_threads) the user has chosen, and nothing changes the count by itself.
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_chosen = False  # whether set_num_threads (or --threads) chose the count
+
+
 def _blas_pools():
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController().select(user_api="blas")
+
+
+def threads_chosen() -> bool:
+    """Whether the user chose the BLAS's threads: one of ``THREAD_VARIABLES`` in the
+    environment, or a ``set_num_threads`` call (``--threads``). Data-parallel training
+    (``bp.distributed``) divides the cores among a node's ranks only when they did not."""
+    return _chosen or any(os.environ.get(v, "").strip() for v in THREAD_VARIABLES)
+
+
+def usable_cores() -> set[int]:
+    """The cores this process may run on (its affinity; all of them where that is unknown)."""
+    try:
+        return set(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return set(range(os.cpu_count() or 1))
+
+
+def share_cores(cores: int, ranks_here: int, mine: int | None = None) -> int | None:
+    """Limit the BLAS to ``max(1, cores // ranks_here)`` threads (at most ``mine``, the
+    cores this process may use), unless the user chose (:func:`threads_chosen`); the count
+    set, or None when it was left alone. Not a choice itself: a later ``set_num_threads``
+    still wins."""
+    if threads_chosen():
+        return None
+    n = max(1, int(cores) // max(1, int(ranks_here)))
+    if mine is not None:
+        n = max(1, min(n, int(mine)))
+    _blas_pools().limit(limits=n)
+    return n
 
 
 def set_num_threads(n: int) -> None:
@@ -177,22 +212,26 @@ def set_num_threads(n: int) -> None:
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive whole number of threads, got {n!r}")
+    global _chosen
+    _chosen = True
     _blas_pools().limit(limits=int(n))
 
 
 @contextmanager
 def blas_threads(n: int | None):
-    """``set_num_threads(n)`` for a ``with`` block, the previous count restored after it;
-    ``None`` leaves the count as it is."""
+    """``set_num_threads(n)`` for a ``with`` block, the previous count (and whether it was
+    the user's choice) restored after it; ``None`` leaves the count as it is."""
+    global _chosen
     if n is None:
         yield
         return
-    before = get_num_threads()
+    before, was_chosen = get_num_threads(), _chosen
     set_num_threads(n)
     try:
         yield
     finally:
-        set_num_threads(before)
+        _blas_pools().limit(limits=before)
+        _chosen = was_chosen
 
 
 def get_num_threads() -> int:

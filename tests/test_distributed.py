@@ -7,8 +7,10 @@ subprocess; the reference is the same program run as one plain process.
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -34,12 +36,12 @@ ENV = {
 ENV.update(PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
 
 
-def _run(args, ranks=None, cwd=None, timeout=120):
+def _run(args, ranks=None, cwd=None, timeout=120, env=ENV):
     """Run ``python args`` (under ``mpiexec -n ranks``); a hang fails at ``timeout``."""
     cmd = [sys.executable, *args]
     if ranks:
         cmd = [MPIEXEC, "-n", str(ranks), *cmd]
-    return subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 FIT = """
@@ -54,7 +56,7 @@ model = bp.nn.Sequential(bp.nn.Linear(10, 32), bp.nn.ReLU(), bp.nn.Dropout(0.2),
                          bp.nn.Linear(32, 2))
 opt = bp.optim.Adam(model.parameters(), lr=0.01)
 h = bp.train.fit(model, bp.nn.CrossEntropyLoss(), opt, (X[:81], y[:81]),
-                 val_data=(X[81:], y[81:]), epochs=4, batch_size=int(sys.argv[2]), progress=False)
+                 val_data=(X[81:], y[81:]), epochs=20, batch_size=int(sys.argv[2]), progress=False)
 out = dict(model.state_dict(), loss=h.train_loss, val=h.val_loss, acc=h.train_accuracy,
            vacc=h.val_accuracy, norms=list(h.grad_norms.values()))
 np.savez(sys.argv[1] + str(dist.get_rank()), **out)
@@ -64,7 +66,8 @@ np.savez(sys.argv[1] + str(dist.get_rank()), **out)
 @needs_mpi
 def test_fit_on_two_ranks_ends_with_one_process_parameters_and_history(tmp_path):
     # batch 5 on 81 samples: shares of 3 and 2 rows, a last batch of 1 (rank 1's share empty);
-    # dropout's masks and the shuffles must be one process's for the parameters to agree
+    # dropout's masks and the shuffles must be one process's for the parameters to agree;
+    # 20 epochs (340 steps): float32 rounding stays within 1e-5 here (docs/distributed.md)
     script = tmp_path / "fit.py"
     script.write_text(FIT)
     one, two = _run([script, tmp_path / "one", "5"]), _run([script, tmp_path / "two", "5"], 2)
@@ -303,3 +306,116 @@ def test_without_a_group():
         bp.nn.parallel.DistributedDataParallel(bp.nn.Linear(2, 2))
     with pytest.raises(ValueError, match="backend 'nccl'"):
         dist.init_process_group("nccl")
+
+
+THREADS = """
+import os, sys, backprop as bp
+import backprop.distributed as dist
+from threadpoolctl import threadpool_info
+if sys.argv[1] == "call":
+    bp.set_num_threads(2)
+dist.init_process_group()
+pools = [p for p in threadpool_info() if p["internal_api"] == "openblas"]
+threads = sorted({p["num_threads"] for p in pools})
+sys.stdout.write(f"rank {dist.get_rank()} threads {threads}\\n")  # one write: no interleaving
+"""
+
+
+@needs_mpi
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="counts the cores (Linux)")
+@pytest.mark.parametrize("how", ["default", "env", "call"])
+def test_ranks_share_the_node_s_cores_unless_the_user_chose_the_threads(tmp_path, how):
+    # 2 ranks on 2 cores: one BLAS thread each (two OpenBLAS pools of 2 spinning threads on
+    # 2 cores train 14x slower), cores // 2 on more; OPENBLAS_NUM_THREADS or
+    # bp.set_num_threads (2 here) is respected
+    script = tmp_path / "threads.py"
+    script.write_text(THREADS)
+    env = {k: v for k, v in ENV.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    if how == "env":
+        env["OPENBLAS_NUM_THREADS"] = "2"
+    cmd = [MPIEXEC, "-n", "2", sys.executable, script, how]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    cores = len(os.sched_getaffinity(0))  # mpiexec binds no rank: each may use them all
+    n = max(1, cores // 2) if how == "default" else 2
+    assert sorted(r.stdout.splitlines()) == [f"rank {k} threads [{n}]" for k in (0, 1)]
+    said = f"2 ranks on {cores} cores of this node: {n} BLAS thread{'s' * (n > 1)} per rank"
+    assert r.stderr.count(said) == (how == "default"), r.stderr  # once, from rank 0
+
+
+@needs_mpi
+def test_r2_of_two_ranks_is_one_process_r2(tmp_path):
+    # regression: every rank predicts its share of each split, R^2 comes from reduced sums
+    flags = ["-m", "backprop", "train", "--dataset", "diabetes", "--hidden", "16"]
+    flags += ["--epochs", "3", "--batch-size", "15", "--no-plots", "--no-progress"]
+    one = _run([*flags, "--out", "one"], cwd=tmp_path)
+    # without OPENBLAS_NUM_THREADS: the command divides the cores itself and says so once
+    env = {k: v for k, v in ENV.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    two = _run([*flags, "--out", "two"], 2, cwd=tmp_path, env=env)
+    assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
+    assert two.stderr.count("BLAS thread") == 1, two.stderr
+    j1, j2 = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("one", "two"))
+    assert j1["task"] == "regression" and 0 < j1["test_r2"] < 1
+    for k in ("train_r2", "val_r2", "test_r2", "test_loss"):
+        assert j2[k] == pytest.approx(j1[k], rel=1e-5), k
+
+
+def _alive(marker: str) -> list[int]:
+    """The processes whose command line holds ``marker``."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        try:
+            if d.name.isdigit() and marker in (d / "cmdline").read_text():
+                pids.append(int(d.name))
+        except OSError:
+            pass
+    return pids
+
+
+@needs_mpi
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the ranks in /proc")
+@pytest.mark.parametrize("to", ["group", "mpiexec"])
+def test_ctrl_c_stops_every_rank_and_the_run_resumes(tmp_path, to):
+    # Ctrl-C in a terminal sends SIGINT to the foreground process group: mpiexec and the
+    # ranks it started (or `kill -INT` to mpiexec alone, which passes it on). Every rank must
+    # be gone within seconds, the status non-zero, and the run directory resumable from its
+    # last complete checkpoint, by 2 ranks or by one process.
+    out = tmp_path / "ctrl-c-run"
+    flags = ["-m", "backprop", "train", "--dataset", "digits", "--hidden", "32"]
+    flags += ["--epochs", "100000", "--no-plots", "--no-progress", "--out", str(out)]
+    cmd = [MPIEXEC, "-n", "2", sys.executable, *flags]
+    proc = subprocess.Popen(
+        cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while not (out / "checkpoint" / "checkpoint.json").is_file():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.1)
+        time.sleep(0.5)  # training, checkpointing each epoch
+        if to == "group":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGINT)
+        t0 = time.monotonic()
+        _, err = proc.communicate(timeout=20)
+        took = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode != 0, err  # MPICH's mpiexec: 130, the ranks' MPI_Abort status
+    assert took < 10, (took, err)
+    time.sleep(0.5)
+    assert _alive(str(out)) == [], "a rank outlived mpiexec"
+    assert "backprop train: interrupted" in err
+    assert "Traceback" not in err, err
+    epoch = load_checkpoint(out / "checkpoint")[2]["epoch"]
+    resumed = _run(
+        ["-m", "backprop", "train", "--resume", str(out), "--epochs", str(epoch + 2)],
+        2 if to == "group" else None,
+        cwd=tmp_path,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert load_checkpoint(out / "checkpoint")[2]["epoch"] == epoch + 2

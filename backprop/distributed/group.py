@@ -122,6 +122,45 @@ def init_process_group(
         from . import failure
 
         failure.install()
+    _share_cores(group)
+
+
+def _share_cores(group: _Group) -> None:
+    """Divide the node's cores among its ranks' BLAS thread pools, as ``torchrun`` sets
+    ``OMP_NUM_THREADS=1``: N ranks on one node each running OpenBLAS with a thread per core
+    oversubscribe it, and its spinning threads make training many times slower (14x with 2
+    ranks on 2 cores, docs/distributed.md). Each rank gets ``max(1, cores // ranks)``
+    threads, cores being the union of the node's ranks' affinities (all the node's cores
+    unless the launcher bound the ranks), and never more than its own affinity. Only when
+    the user has not chosen (``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``,
+    ``MKL_NUM_THREADS``, ``--threads``, ``bp.set_num_threads``); rank 0 says so once."""
+    from ..backend import share_cores, usable_cores
+
+    if group.size <= 1:
+        return
+    MPI = group.MPI
+    mine = usable_cores()
+    # collectives: every rank of the node takes part, whatever it decides afterwards
+    node = group.comm.Split_type(MPI.COMM_TYPE_SHARED)
+    try:
+        ranks_here = node.Get_size()
+        width = np.array([max(mine) + 1], np.int64)
+        node.Allreduce(MPI.IN_PLACE, width, op=MPI.MAX)
+        mask = np.zeros(int(width[0]), np.uint8)
+        mask[sorted(mine)] = 1
+        node.Allreduce(MPI.IN_PLACE, mask, op=MPI.MAX)
+    finally:
+        node.Free()
+    cores = int(mask.sum())
+    n = share_cores(cores, ranks_here, len(mine))
+    if n is not None and group.rank == 0:
+        print(
+            f"backprop: {ranks_here} ranks on {cores} cores of this node: {n} BLAS thread"
+            f"{'s' if n != 1 else ''} per rank (set OPENBLAS_NUM_THREADS, or --threads, "
+            "to choose)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def init_from_launcher() -> bool:

@@ -230,7 +230,9 @@ class TrainConfig:
     progress: bool = setting(True, "hide the progress bar", negate=True, resume="session")
     threads: int | None = setting(
         None,
-        "threads for the BLAS's matrix products (bp.set_num_threads)",
+        "threads for the BLAS's matrix products (bp.set_num_threads); under mpiexec, "
+        "unless OPENBLAS_NUM_THREADS/OMP_NUM_THREADS/MKL_NUM_THREADS is set, each rank uses "
+        "cores // ranks on its node (at most its own cores)",
         parse=_optional(INT),
         low=1,
         resume="session",

@@ -85,8 +85,9 @@ def train_run(
     check_setting("threads", cfg.threads)
     # Under `mpiexec -n N` (N > 1) every rank runs this with the same settings and trains
     # its share of each batch (bp.distributed); only rank 0, the leader, writes the run.
-    dist.init_from_launcher()
+    # --threads is a choice: it is applied before the group divides the node's cores.
     with blas_threads(cfg.threads):
+        dist.init_from_launcher()
         if resume is not None:
             return _resume(Path(resume), cfg, changes or {})
         return _new_run(cfg)
@@ -360,18 +361,34 @@ def _final_metrics(model, loss, splits, hist: History) -> dict[str, Any]:
 
 def _r2(model, X: np.ndarray, y: np.ndarray) -> float:
     """1 - SSE/SST averaged over outputs: 0 for predicting the split's mean, 1 for perfect.
-    (Unchanged by standardising the targets, so computed on them directly.)"""
-    from ..autograd import no_grad
+    (Unchanged by standardising the targets, so computed on them directly.)
 
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            out = model(Tensor(X))._data.astype(np.float64)
-    finally:
-        model.train(was_training)
+    Under data-parallel training each rank predicts its share of the rows and the sums are
+    all-reduced, two passes as one process computes them: n, the sums of y and of the squared
+    residuals, then the squared deviations from the mean over every rank's rows (float64)."""
+    from ..autograd import no_grad
+    from ..distributed.training import DataParallel, my_rows, sum_over_ranks
+
+    if DataParallel.active():
+        lo, hi = my_rows(len(X))
+        X, y = X[lo:hi], y[lo:hi]
     y = np.asarray(y, np.float64)
-    sse, sst = ((y - out) ** 2).sum(0), ((y - y.mean(0)) ** 2).sum(0)
+    if y.ndim == 1:
+        y = y[:, None]
+    sse = np.zeros(y.shape[1])
+    if len(X):
+        was_training = model.training
+        model.eval()
+        try:
+            with no_grad():
+                out = model(Tensor(X))._data.astype(np.float64)
+        finally:
+            model.train(was_training)
+        sse = ((y - out.reshape(y.shape)) ** 2).sum(0)
+    k = y.shape[1]
+    sums = np.array(sum_over_ranks(len(y), *y.sum(0), *sse))
+    mean, sse = sums[1 : 1 + k] / sums[0], sums[1 + k :]  # sums[0] is n
+    sst = np.array(sum_over_ranks(*((y - mean) ** 2).sum(0)))
     return float(np.mean(1 - sse / np.where(sst > 0, sst, np.nan)))
 
 
