@@ -92,6 +92,7 @@ class Function:
     # refuses to run if an in-place op changed one of them since the forward pass.
     saved_inputs: tuple = ()
     versions: tuple | None = None  # the inputs' versions at forward, when any was not 0
+    params: tuple = ()  # the op's non-array arguments, when it has any (replay() reruns it)
     out_version = 0  # the output's version when the rule may read it (an in-place op: after it)
 
     parents: tuple
@@ -138,7 +139,7 @@ class Function:
         if promote is not None:
             datas = promote(datas)
         fresh.saved = None
-        return fresh, fresh.forward(*datas, *getattr(self, "params", ()))
+        return fresh, fresh.forward(*datas, *self.params)
 
     def needs_grad(self, i: int) -> bool:
         """Whether input ``i`` is a tensor that wants a gradient (lets a rule skip work)."""
@@ -182,7 +183,8 @@ class Function:
         t._vc = None
         if requires:
             fn.parents = inputs
-            fn.params = params  # what replay() needs besides the inputs (an exponent, dims)
+            if params:  # what replay() needs besides the inputs (an exponent, dims)
+                fn.params = params
             fn.seq = _next_seq()  # creation order: a topological order of the graph
             if bumped:  # some input was changed in place before: remember its version now
                 fn.versions = tuple(_version(x) for x in inputs)
