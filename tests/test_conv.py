@@ -573,5 +573,19 @@ def test_linear_interpolation_of_an_integer_image_stays_integer():
     got = BF.interpolate(bp.tensor(x), size=(5, 11), mode="bilinear")
     want = TF.interpolate(torch.tensor(x), size=(5, 11), mode="bilinear")
     assert got.dtype == bp.uint8 and got.shape == tuple(want.shape)
-    # PyTorch's uint8 kernel rounds in fixed point: within one grey level of ours
-    assert np.abs(got.numpy().astype(int) - want.numpy().astype(int)).max() <= 1
+    np.testing.assert_array_equal(got.numpy(), want.numpy())  # PyTorch's fixed point, exactly
+    rng = np.random.default_rng(0)
+    for shape, size, corners in [
+        ((2, 3, 64, 64), (10, 10), False),
+        ((1, 2, 12, 9), (31, 20), True),
+    ]:
+        img = rng.integers(0, 256, shape, dtype=np.uint8)
+        got = BF.interpolate(bp.tensor(img), size=size, mode="bilinear", align_corners=corners)
+        want = TF.interpolate(torch.tensor(img), size=size, mode="bilinear", align_corners=corners)
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    ints = (np.arange(2 * 8 * 8) % 97).astype(np.int32).reshape(1, 2, 8, 8)  # other integers
+    got = BF.interpolate(bp.tensor(ints), size=(5, 5), mode="bilinear")
+    want = TF.interpolate(torch.tensor(ints).double(), size=(5, 5), mode="bilinear")
+    assert got.dtype == bp.int32
+    # rounded from float32 here: a value at .5 in float64 may round the other way
+    assert np.abs(got.numpy() - np.round(want.numpy())).max() <= 1

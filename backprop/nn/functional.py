@@ -589,6 +589,26 @@ def _linear_matrix(n: int, o: int, sf, align_corners: bool, dtype) -> np.ndarray
     return m
 
 
+def _linear_uint8(a: np.ndarray, spatial, out, sfs, align_corners: bool) -> np.ndarray:
+    """Linear interpolation of a uint8 image as PyTorch's CPU kernel does it: one dim at a
+    time from the last, weights as int16 with the most precision bits the largest weight
+    allows, each pass rounded half up and clipped to 0..255 before the next."""
+    nd = len(spatial)
+    for d in reversed(range(nd)):
+        n, o, sf = spatial[d], out[d], sfs[d]
+        m = _linear_matrix(n, o, sf, align_corners, np.float64)
+        w_max = float(np.abs(m).max())
+        bits = 0
+        while bits < 15 and int(0.5 + w_max * (1 << (bits + 1))) < (1 << 15):
+            bits += 1
+        w = np.where(m < 0, -0.5, 0.5) + m * (1 << bits)
+        w = np.trunc(w).astype(np.int64)
+        moved = np.moveaxis(a.astype(np.int64), 2 + d, -1)
+        acc = moved @ w.T + (1 << (bits - 1))
+        a = np.moveaxis(np.clip(acc >> bits, 0, 255).astype(np.uint8), -1, 2 + d)
+    return np.ascontiguousarray(a)
+
+
 def interpolate(
     input: Tensor,
     size=None,
@@ -638,7 +658,9 @@ def interpolate(
         return x
     if mode in linear_modes:
         kind = x._data.dtype
-        if kind.kind != "f":  # images of integers: interpolate in float32, round back
+        if kind == np.uint8:  # 8-bit images: PyTorch's fixed-point kernel, bit for bit
+            return Tensor._wrap(_linear_uint8(x._data, spatial, out, sfs, bool(align_corners)))
+        if kind.kind != "f":  # other integers: interpolate in float32, round back
             x = x.float()
         for d, (n, o, sf) in enumerate(zip(spatial, out, sfs)):
             m = _linear_matrix(n, o, sf, bool(align_corners), x._data.dtype)
