@@ -103,6 +103,45 @@ def _renamed(base, old: str, new: str) -> tuple:
 # ---------------------------------------------------------------------------- convolution
 
 
+def _contract_windows(win, w, groups: int, nd: int):
+    """Per group, the windows of (N, C, *out, *k) against the kernels of ``w`` (O, C/groups,
+    *k): (N, *out, O), groups side by side (a convolution's forward pass)."""
+    cw, ck = win.shape[1] // groups, w.shape[0] // groups
+    axes = ([1] + list(range(2 + nd, 2 + 2 * nd)), [1] + list(range(2, 2 + nd)))
+    parts = [
+        np.tensordot(win[:, i * cw : (i + 1) * cw], w[i * ck : (i + 1) * ck], axes)
+        for i in range(groups)
+    ]
+    return parts[0] if groups == 1 else np.concatenate(parts, axis=-1)
+
+
+def _spread(a, w, groups: int, nd: int):
+    """Per group, every value of ``a`` (N, C, *n) times its kernels ``w`` (C, ..., *k):
+    (N, O, *n, *k), the columns ``_col2im`` adds into windows (a transposed convolution)."""
+    c = a.shape[1] // groups
+    cols = [
+        np.moveaxis(
+            np.tensordot(a[:, i * c : (i + 1) * c], w[i * c : (i + 1) * c], ([1], [0])), 1 + nd, 1
+        )
+        for i in range(groups)
+    ]
+    return cols[0] if groups == 1 else np.concatenate(cols, axis=1)
+
+
+def _kernel_grad(a, win, groups: int, nd: int):
+    """Per group, ``a`` (N, A, *n) against the windows (N, W, *n, *k) summed over samples and
+    positions: the kernel's gradient, groups stacked along the first dim."""
+    ca, cw = a.shape[1] // groups, win.shape[1] // groups
+    sp = [0] + list(range(2, 2 + nd))
+    return np.concatenate(
+        [
+            np.tensordot(a[:, i * ca : (i + 1) * ca], win[:, i * cw : (i + 1) * cw], (sp, sp))
+            for i in range(groups)
+        ],
+        axis=0,
+    )
+
+
 class ConvNd(Function):
     """``y[n, o, i] = b[o] + sum over c, k of w[o, c, k] x[n, c, stride*i + dilation*k -
     padding]``, within each group of channels."""
@@ -130,13 +169,7 @@ class ConvNd(Function):
         )
         win = _windows(xp, kernel, stride, dilation, out)
         self.saved = (x, w, win)
-        cg, og = x.shape[1] // groups, w.shape[0] // groups
-        axes = ([1] + list(range(2 + nd, 2 + 2 * nd)), [1] + list(range(2, 2 + nd)))
-        parts = [
-            np.tensordot(win[:, g * cg : (g + 1) * cg], w[g * og : (g + 1) * og], axes)
-            for g in range(groups)
-        ]
-        y = parts[0] if groups == 1 else np.concatenate(parts, axis=-1)  # (N, *out, O)
+        y = _contract_windows(win, w, groups, nd)  # (N, *out, O)
         if b is not None:
             y += b.astype(dt, copy=False)
         return np.ascontiguousarray(np.moveaxis(y, -1, 1))
@@ -144,36 +177,16 @@ class ConvNd(Function):
     def backward(self, g):
         x, w, win = self.saved
         groups, nd = self.groups, x.ndim - 2
-        cg, og = x.shape[1] // groups, w.shape[0] // groups
         gx = gw = gb = None
         if self.needs_grad(0):
-            cols = [
-                np.moveaxis(
-                    np.tensordot(g[:, i * og : (i + 1) * og], w[i * og : (i + 1) * og], ([1], [0])),
-                    1 + nd,
-                    1,
-                )  # (N, Cg, *out, *kernel)
-                for i in range(groups)
-            ]
-            cols = cols[0] if groups == 1 else np.concatenate(cols, axis=1)
+            cols = _spread(g, w, groups, nd)  # (N, Cg, *out, *kernel)
             shape = x.shape[:2] + tuple(
                 n + lo + hi for n, (lo, hi) in zip(x.shape[2:], self.padding)
             )
             gxp = _col2im(cols, shape, w.shape[2:], self.stride, self.dilation)
             gx = np.ascontiguousarray(_crop(gxp, self.padding, x.shape[2:]))
         if self.needs_grad(1):
-            sp = list(range(2, 2 + nd))
-            gw = np.concatenate(
-                [
-                    np.tensordot(
-                        g[:, i * og : (i + 1) * og],
-                        win[:, i * cg : (i + 1) * cg],
-                        ([0] + sp, [0] + sp),
-                    )
-                    for i in range(groups)
-                ],
-                axis=0,
-            )
+            gw = _kernel_grad(g, win, groups, nd)
         if self.needs_grad(2):
             gb = g.sum(axis=(0, *range(2, 2 + nd)))
         return gx, gw, gb
@@ -214,17 +227,8 @@ class ConvTransposeNd(Function):
         dt = _float_dtype(self.name, x, w, b)
         x, w = x.astype(dt, copy=False), w.astype(dt, copy=False)
         self.saved = (x, w)
-        nd, kernel = x.ndim - 2, w.shape[2:]
-        cg, og = x.shape[1] // groups, w.shape[1]
-        cols = [
-            np.moveaxis(
-                np.tensordot(x[:, i * cg : (i + 1) * cg], w[i * cg : (i + 1) * cg], ([1], [0])),
-                1 + nd,
-                1,
-            )  # (N, Og, *in, *kernel)
-            for i in range(groups)
-        ]
-        cols = cols[0] if groups == 1 else np.concatenate(cols, axis=1)
+        nd, kernel, og = x.ndim - 2, w.shape[2:], w.shape[1]
+        cols = _spread(x, w, groups, nd)  # (N, O, *in, *kernel)
         self.full = tuple(
             (n - 1) * s + d * (k - 1) + 1 + op
             for n, k, s, d, op in zip(x.shape[2:], kernel, stride, dilation, output_padding)
@@ -239,35 +243,14 @@ class ConvTransposeNd(Function):
     def backward(self, g):
         x, w = self.saved
         groups, nd, kernel = self.groups, x.ndim - 2, w.shape[2:]
-        cg, og = x.shape[1] // groups, w.shape[1]
         gfull = np.zeros(g.shape[:2] + self.full, g.dtype)
         _crop(gfull, [(p, p) for p in self.padding], g.shape[2:])[...] = g
         win = _windows(gfull, kernel, self.stride, self.dilation, x.shape[2:])  # (N, O, *in, *k)
         gx = gw = gb = None
-        kax = list(range(2 + nd, 2 + 2 * nd))
-        if self.needs_grad(0):
-            parts = [
-                np.tensordot(
-                    win[:, i * og : (i + 1) * og],
-                    w[i * cg : (i + 1) * cg],
-                    ([1] + kax, [1] + list(range(2, 2 + nd))),
-                )
-                for i in range(groups)
-            ]  # (N, *in, Cg)
-            gx = np.ascontiguousarray(np.moveaxis(np.concatenate(parts, axis=-1), -1, 1))
+        if self.needs_grad(0):  # (N, *in, C) -> (N, C, *in)
+            gx = np.ascontiguousarray(np.moveaxis(_contract_windows(win, w, groups, nd), -1, 1))
         if self.needs_grad(1):
-            sp = list(range(2, 2 + nd))
-            gw = np.concatenate(
-                [
-                    np.tensordot(
-                        x[:, i * cg : (i + 1) * cg],
-                        win[:, i * og : (i + 1) * og],
-                        ([0] + sp, [0] + sp),
-                    )
-                    for i in range(groups)
-                ],
-                axis=0,
-            )
+            gw = _kernel_grad(x, win, groups, nd)
         if self.needs_grad(2):
             gb = g.sum(axis=(0, *range(2, 2 + nd)))
         return gx, gw, gb
