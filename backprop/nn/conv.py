@@ -53,6 +53,10 @@ class _ConvNd(Module):
     ):
         super().__init__()
         nd, name = self._nd, type(self).__name__
+        if output_padding != 0 and not self._transposed:  # a transposed convolution's only
+            raise TypeError(
+                f"{name}.__init__() got an unexpected keyword argument 'output_padding'"
+            )
         if groups <= 0:
             raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
         if in_channels % groups:
@@ -142,33 +146,7 @@ class _ConvNd(Module):
 
 
 class _Conv(_ConvNd):
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            device,
-            dtype,
-        )
+    """A convolution: ``_ConvNd``'s constructor is PyTorch's ``Conv*d`` signature."""
 
     def forward(self, input: Tensor) -> Tensor:
         x, padding = self._padded(input)
