@@ -623,19 +623,24 @@ _queued: list = []  # callbacks to run when the backward pass now running ends
 _grad_hooks: dict[int, list] = {}  # id(tensor) -> hooks on its gradient (Tensor.register_hook)
 
 
-def register_hook(t: Tensor, hook) -> RemovableHandle:
-    """See ``Tensor.register_hook``."""
+def _add_hook(table: dict, t: Tensor, hook, what: str) -> RemovableHandle:
+    """Append ``hook`` to ``t``'s list in ``table`` (keyed by id, dropped when ``t`` dies)."""
     if not t.requires_grad:
         raise RuntimeError(
-            "register_hook: cannot register a hook on a tensor that doesn't require gradient"
+            f"{what}: cannot register a hook on a tensor that doesn't require gradient"
         )
     key = id(t)
-    hooks = _grad_hooks.get(key)
+    hooks = table.get(key)
     if hooks is None:
-        hooks = _grad_hooks[key] = []
-        weakref.finalize(t, _grad_hooks.pop, key, None)  # the id may be reused after death
+        hooks = table[key] = []
+        weakref.finalize(t, table.pop, key, None)  # the id may be reused after death
     hooks.append(hook)
     return RemovableHandle(hooks, hook)
+
+
+def register_hook(t: Tensor, hook) -> RemovableHandle:
+    """See ``Tensor.register_hook``."""
+    return _add_hook(_grad_hooks, t, hook, "register_hook")
 
 
 def _call_grad_hooks(t: Tensor, g):
@@ -708,18 +713,7 @@ def register_post_accumulate_grad_hook(t: Tensor, hook) -> RemovableHandle:
             "register_post_accumulate_grad_hook: post accumulate grad hooks cannot be "
             "registered on non-leaf tensors (their gradient is not accumulated into .grad)"
         )
-    if not t.requires_grad:
-        raise RuntimeError(
-            "register_post_accumulate_grad_hook: cannot register a hook on a tensor that "
-            "doesn't require gradient"
-        )
-    key = id(t)
-    hooks = _leaf_hooks.get(key)
-    if hooks is None:
-        hooks = _leaf_hooks[key] = []
-        weakref.finalize(t, _leaf_hooks.pop, key, None)  # the id may be reused after death
-    hooks.append(hook)
-    return RemovableHandle(hooks, hook)
+    return _add_hook(_leaf_hooks, t, hook, "register_post_accumulate_grad_hook")
 
 
 def queue_callback(callback) -> None:
