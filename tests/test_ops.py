@@ -205,8 +205,7 @@ def _torch_fn(case: Case) -> Callable:
     return case.torch_fn or case.fn
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_matches_torch(case: Case, rng: np.random.Generator) -> None:
+def check_matches_torch(case: Case, rng: np.random.Generator) -> None:
     arrays = _inputs(case, rng)
     xs = [bp.tensor(a, requires_grad=True) for a in arrays]
     ts = [torch.tensor(a, requires_grad=True) for a in arrays]
@@ -224,19 +223,67 @@ def test_matches_torch(case: Case, rng: np.random.Generator) -> None:
         np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_gradcheck(case: Case, rng: np.random.Generator) -> None:
+def check_gradcheck(case: Case, rng: np.random.Generator) -> None:
     xs = [bp.tensor(a, requires_grad=True) for a in _inputs(case, rng)]
     assert bp.gradcheck(case.fn, xs)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_float32_stays_float32(case: Case, rng: np.random.Generator) -> None:
+def check_float32_kept(case: Case, rng: np.random.Generator) -> None:
     xs = [bp.tensor(a, requires_grad=True) for a in _inputs(case, rng, np.float32)]
     out = case.fn(*xs)
     assert out.dtype == np.float32
     out.sum().backward()
     assert all(x.grad.dtype == np.float32 for x in xs)
+
+
+def op_table_tests(cases: list, no_gradcheck: tuple = (), no_float32: tuple = ()):
+    """The three tests of an op table (this file's and the other test_ops_* files'): values
+    and gradients against PyTorch in float64, gradcheck, float32 kept. Cases whose id holds
+    one of the strings in ``no_gradcheck`` / ``no_float32`` skip that test."""
+
+    def each(skip: tuple = ()):
+        kept = [c for c in cases if not any(k in c.id for k in skip)]
+        return pytest.mark.parametrize("case", kept, ids=[c.id for c in kept])
+
+    @each()
+    def test_matches_torch(case: Case, rng: np.random.Generator) -> None:
+        check_matches_torch(case, rng)
+
+    @each(no_gradcheck)
+    def test_gradcheck(case: Case, rng: np.random.Generator) -> None:
+        check_gradcheck(case, rng)
+
+    @each(no_float32)
+    def test_float32_stays_float32(case: Case, rng: np.random.Generator) -> None:
+        check_float32_kept(case, rng)
+
+    return test_matches_torch, test_gradcheck, test_float32_stays_float32
+
+
+test_matches_torch, test_gradcheck, test_float32_stays_float32 = op_table_tests(CASES)
+
+
+def edge_tests(edges: list, signed_zeros: bool = False):
+    """A test of exact edge values (zeros, infinities, NaN, ties) against PyTorch: each
+    entry ``(id, fn, inputs)``, values and gradients; ``signed_zeros``: the sign of a zero
+    gradient must match too."""
+
+    @pytest.mark.parametrize("fn, inputs", [e[1:] for e in edges], ids=[e[0] for e in edges])
+    def test_edge_values_match_torch(fn, inputs) -> None:
+        xs = [bp.tensor(np.array(v), requires_grad=True) for v in inputs]
+        ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in inputs]
+        with np.errstate(all="ignore"):
+            out = fn(*xs)
+            out.sum().backward()
+        expected = fn(*ts)
+        expected.sum().backward()
+        np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-12)
+        for x, t in zip(xs, ts):
+            np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+            if signed_zeros:
+                assert np.array_equal(np.signbit(x.grad.numpy()), np.signbit(t.grad.numpy()))
+
+    return test_edge_values_match_torch
 
 
 # ---------------------------------------------------------------------------- exact kinks

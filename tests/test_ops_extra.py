@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_ops import Case
-from test_ops import test_float32_stays_float32 as _float32_kept
-from test_ops import test_gradcheck as _gradcheck
-from test_ops import test_matches_torch as _matches_torch
+from test_ops import Case, edge_tests, op_table_tests
 
 import backprop as bp
 
@@ -187,21 +184,10 @@ def _idx(like, values=IDX):
     return bp.tensor(values)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_matches_torch(case: Case, rng: np.random.Generator) -> None:
-    _matches_torch(case, rng)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_gradcheck(case: Case, rng: np.random.Generator) -> None:
-    _gradcheck(case, rng)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_float32_stays_float32(case: Case, rng: np.random.Generator) -> None:
-    if case.id.startswith("float_power"):
-        pytest.skip("float_power computes in float64 (PyTorch's)")
-    _float32_kept(case, rng)
+test_matches_torch, test_gradcheck, test_float32_stays_float32 = op_table_tests(
+    CASES,
+    no_float32=("float_power",),  # float_power computes in float64 (PyTorch's)
+)
 
 
 # ---------------------------------------------------------------------------- edge values
@@ -252,18 +238,7 @@ def torch_or_bp(a):
     return torch if isinstance(a, torch.Tensor) else bp
 
 
-@pytest.mark.parametrize("fn, inputs", [e[1:] for e in EDGES], ids=[e[0] for e in EDGES])
-def test_edge_values_match_torch(fn, inputs) -> None:
-    xs = [bp.tensor(np.array(v), requires_grad=True) for v in inputs]
-    ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in inputs]
-    with np.errstate(all="ignore"):
-        out = fn(*xs)
-        out.sum().backward()
-    expected = fn(*ts)
-    expected.sum().backward()
-    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-12)
-    for x, t in zip(xs, ts):
-        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+test_edge_values_match_torch = edge_tests(EDGES)
 
 
 def test_polygamma_and_digamma_match_torch_to_its_precision() -> None:

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_ops import Case
-from test_ops import test_float32_stays_float32 as _float32_kept
-from test_ops import test_gradcheck as _gradcheck
-from test_ops import test_matches_torch as _matches_torch
+from test_ops import Case, op_table_tests
 
 import backprop as bp
 import backprop.ops.layout as layout
@@ -188,19 +185,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_matches_torch(case: Case, rng: np.random.Generator) -> None:
-    _matches_torch(case, rng)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_gradcheck(case: Case, rng: np.random.Generator) -> None:
-    _gradcheck(case, rng)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_float32_stays_float32(case: Case, rng: np.random.Generator) -> None:
-    _float32_kept(case, rng)
+test_matches_torch, test_gradcheck, test_float32_stays_float32 = op_table_tests(CASES)
 
 
 NAN = float("nan")

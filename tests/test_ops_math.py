@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_ops import Case
-from test_ops import test_float32_stays_float32 as _float32_kept
-from test_ops import test_gradcheck as _gradcheck
-from test_ops import test_matches_torch as _matches_torch
+from test_ops import Case, edge_tests, op_table_tests
 
 import backprop as bp
 
@@ -86,19 +83,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_matches_torch(case: Case, rng: np.random.Generator) -> None:
-    _matches_torch(case, rng)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_gradcheck(case: Case, rng: np.random.Generator) -> None:
-    _gradcheck(case, rng)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_float32_stays_float32(case: Case, rng: np.random.Generator) -> None:
-    _float32_kept(case, rng)
+test_matches_torch, test_gradcheck, test_float32_stays_float32 = op_table_tests(CASES)
 
 
 # ---------------------------------------------------------------------------- edge values
@@ -158,20 +143,7 @@ EDGES = [
 ]
 
 
-@pytest.mark.parametrize("fn, inputs", [e[1:] for e in EDGES], ids=[e[0] for e in EDGES])
-def test_edge_values_match_torch(fn, inputs) -> None:
-    xs = [bp.tensor(np.array(v), requires_grad=True) for v in inputs]
-    ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in inputs]
-    with np.errstate(all="ignore"):
-        out = fn(*xs)
-        out.sum().backward()
-    expected = fn(*ts)
-    expected.sum().backward()
-    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-12)
-    for x, t in zip(xs, ts):
-        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)
-        # the sign of zero too: copysign and atan2 gradients are -0.0 where PyTorch's are
-        assert np.array_equal(np.signbit(x.grad.numpy()), np.signbit(t.grad.numpy()))
+test_edge_values_match_torch = edge_tests(EDGES, signed_zeros=True)
 
 
 def _both(fn, *values, dtype=None):

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_ops import Case
-from test_ops import test_float32_stays_float32 as _float32_kept
-from test_ops import test_gradcheck as _gradcheck
-from test_ops import test_matches_torch as _matches_torch
+from test_ops import Case, edge_tests, op_table_tests
 
 import backprop as bp
 
@@ -60,19 +57,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_matches_torch(case: Case, rng: np.random.Generator) -> None:
-    _matches_torch(case, rng)
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if "dtype" not in c.id], ids=lambda c: c.id)
-def test_gradcheck(case: Case, rng: np.random.Generator) -> None:
-    _gradcheck(case, rng)
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if "dtype" not in c.id], ids=lambda c: c.id)
-def test_float32_stays_float32(case: Case, rng: np.random.Generator) -> None:
-    _float32_kept(case, rng)
+test_matches_torch, test_gradcheck, test_float32_stays_float32 = op_table_tests(
+    CASES, no_gradcheck=("dtype",), no_float32=("dtype",)
+)
 
 
 NAN, INF = float("nan"), float("inf")
@@ -97,18 +84,7 @@ EDGES = [
 ]
 
 
-@pytest.mark.parametrize("fn, inputs", [e[1:] for e in EDGES], ids=[e[0] for e in EDGES])
-def test_edge_values_match_torch(fn, inputs) -> None:
-    xs = [bp.tensor(np.array(v), requires_grad=True) for v in inputs]
-    ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in inputs]
-    with np.errstate(all="ignore"):
-        out = fn(*xs)
-        out.sum().backward()
-    expected = fn(*ts)
-    expected.sum().backward()
-    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-12)
-    for x, t in zip(xs, ts):
-        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+test_edge_values_match_torch = edge_tests(EDGES)
 
 
 @pytest.mark.parametrize(
